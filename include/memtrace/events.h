@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Record layout shared by the BPF programs (bpf/memtrace.bpf.c) and the C++ loader.
+ *
+ * Every record that crosses the ring buffer starts with struct mt_header; its `type` says which
+ * struct follows. Fields are fixed width and naturally aligned so the layout is the same for
+ * clang -target bpf and for the host compiler (tests/unit/events_layout_test.cpp pins it).
+ * No includes: the BPF side gets the fixed-width types from vmlinux.h, the C++ side from
+ * <cstdint> before including this file.
+ */
+#ifndef MEMTRACE_EVENTS_H
+#define MEMTRACE_EVENTS_H
+
+#define MT_COMM_LEN 16
+#define MT_NAME_LEN 64
+#define MT_PATH_LEN 256
+
+enum mt_record_type {
+	MT_REC_FAULT = 1,    /* a page fault on a user address (user or kernel mode) */
+	MT_REC_MAJOR = 2,    /* the thread's last fault was accounted as major */
+	MT_REC_MMAP = 3,     /* mmap() succeeded */
+	MT_REC_MUNMAP = 4,   /* munmap() succeeded */
+	MT_REC_MREMAP = 5,   /* mremap() succeeded */
+	MT_REC_MPROTECT = 6, /* mprotect() succeeded */
+	MT_REC_BRK = 7,      /* brk() moved the program break */
+	MT_REC_SHMAT = 8,    /* shmat() attached a SysV segment */
+	MT_REC_SHMDT = 9,    /* shmdt() detached one */
+	MT_REC_EXEC = 10,    /* the process replaced its image */
+	MT_REC_FORK = 11,    /* a traced process forked a new process (followed with -f) */
+	MT_REC_THREAD = 12,  /* a traced process started a thread */
+	MT_REC_EXIT = 13,    /* the last thread of a traced process exited */
+	MT_REC_EXEC_BEGIN = 14, /* execve() entered: faults until MT_REC_EXEC belong to the new image */
+	MT_REC_EXEC_FAILED = 15, /* execve() failed: the old image stays */
+	MT_REC_TYPE_MAX = 16,
+};
+
+/* Bits of mt_fault.flags: the x86 page-fault error code bits, plus where the fault was taken. */
+enum mt_fault_flags {
+	MT_FAULT_PROTECTION = 1 << 0, /* page was present: protection violation */
+	MT_FAULT_WRITE = 1 << 1,
+	MT_FAULT_USER = 1 << 2,       /* taken in user mode */
+	MT_FAULT_INSTR = 1 << 4,      /* instruction fetch */
+	MT_FAULT_KERNEL_MODE = 1 << 8, /* taken by the kernel on a user address (e.g. read() into a fresh buffer) */
+};
+
+/* Indexes of the per-CPU counters map `counters`: exact totals kept in the kernel, so that a
+ * record lost to a full ring buffer still counts. */
+enum mt_counter {
+	MT_CNT_FAULTS = 0,   /* faults of traced processes (user + kernel mode) */
+	MT_CNT_MAJOR = 1,    /* of which major */
+	MT_CNT_DROPPED = 2,  /* records that did not fit in the ring buffer */
+	MT_CNT_MAX = 3,
+};
+
+struct mt_header {
+	__u16 type;   /* enum mt_record_type */
+	__u16 flags;  /* type specific: enum mt_fault_flags for faults */
+	__u32 tgid;   /* process id as seen from the initial pid namespace */
+	__u32 tid;
+	__u32 cpu;
+	__u64 ts_ns;  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+
+struct mt_fault {
+	struct mt_header hdr;
+	__u64 addr;   /* faulting address */
+	__u64 ip;     /* user instruction pointer (or kernel ip for kernel-mode faults) */
+};
+
+struct mt_major {
+	struct mt_header hdr;
+	__u64 addr;
+};
+
+struct mt_mmap {
+	struct mt_header hdr;
+	__u64 addr;   /* start of the new mapping (syscall return value) */
+	__u64 len;
+	__u64 pgoff;  /* file offset in bytes */
+	__u64 ino;    /* inode of the mapped file, 0 for anonymous */
+	__u32 dev;    /* st_dev of the mapped file (kernel encoding), 0 for anonymous */
+	__u32 prot;
+	__u32 mflags; /* MAP_* flags as passed */
+	__s32 fd;
+	char name[MT_NAME_LEN]; /* the file's last path component, empty for anonymous */
+};
+
+struct mt_munmap {
+	struct mt_header hdr;
+	__u64 addr;
+	__u64 len;
+};
+
+struct mt_mremap {
+	struct mt_header hdr;
+	__u64 old_addr;
+	__u64 old_len;
+	__u64 new_addr;
+	__u64 new_len;
+	__u64 mflags;
+};
+
+struct mt_mprotect {
+	struct mt_header hdr;
+	__u64 addr;
+	__u64 len;
+	__u64 prot;
+};
+
+struct mt_brk {
+	struct mt_header hdr;
+	__u64 start_brk; /* where the heap begins */
+	__u64 old_brk;
+	__u64 new_brk;
+};
+
+struct mt_shmat {
+	struct mt_header hdr;
+	__u64 addr;
+	__u64 size;   /* size of the SysV segment, 0 for shmdt */
+	__s64 shmid;
+};
+
+struct mt_exec {
+	struct mt_header hdr;
+	__u64 start_brk;
+	__u64 start_stack;
+	__u64 minflt;  /* the kernel's fault counters for the process right after exec */
+	__u64 majflt;
+	char comm[MT_COMM_LEN];
+	char filename[MT_PATH_LEN];
+};
+
+struct mt_fork {
+	struct mt_header hdr; /* tgid/tid: the parent */
+	__u32 child_tgid;
+	__u32 child_tid;
+	__u64 child_sp;       /* new thread's user stack pointer (MT_REC_THREAD) */
+};
+
+struct mt_exit {
+	struct mt_header hdr;
+	__u64 minflt;  /* the kernel's fault counters for the whole process at its end */
+	__u64 majflt;
+	__s32 exit_code;
+	__u32 pad;
+};
+
+#endif /* MEMTRACE_EVENTS_H */

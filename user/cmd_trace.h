@@ -1,0 +1,31 @@
+// The default command: trace a running process (-p) or a command (-- CMD ARGS).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace memtrace {
+
+struct TraceOptions {
+    int pid = 0;
+    std::vector<std::string> command;
+    bool follow = false;
+    double duration_s = 0;  // 0: until the target exits or Ctrl-C
+    double interval_s = 1;
+    bool json = false;
+    bool events = false;
+    bool text = false;  // plain text even on a terminal
+    std::string command_output;
+    unsigned ringbuf_mib = 16;
+    bool verbose = false;
+};
+
+void setup_trace_options(CLI::App& app, TraceOptions& options);
+// Runs the trace; returns the exit code. Throws std::runtime_error with a one-line message.
+int run_trace(const TraceOptions& options);
+
+}  // namespace memtrace

@@ -1,0 +1,327 @@
+#include "address_space.h"
+
+#include <algorithm>
+#include <sys/mman.h>
+
+namespace memtrace {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// What a shared-memory mapping is called in the view: the kernel's names are for machines.
+std::string shm_name(const std::string& path)
+{
+    std::string p = path;
+    const std::string deleted = " (deleted)";
+    if (p.size() > deleted.size() && p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
+        p.resize(p.size() - deleted.size());
+    if (p == "/dev/zero" || p.empty())
+        return "anonymous";
+    if (starts_with(p, "/memfd:"))
+        return p.substr(1);
+    if (starts_with(p, "/SYSV"))
+        return "SysV 0x" + p.substr(5);
+    return p;
+}
+
+}  // namespace
+
+Region region_from_maps(const MapsEntry& e)
+{
+    Region r;
+    r.start = e.start;
+    r.end = e.end;
+    r.read = e.read;
+    r.write = e.write;
+    r.exec = e.exec;
+    r.shared = e.shared;
+    r.offset = e.offset;
+    r.path = e.path;
+    if (e.path.empty() || starts_with(e.path, "[anon:"))
+        r.kind = e.shared ? RegionKind::Shm : RegionKind::Anon;
+    else if (e.path == "[heap]")
+        r.kind = RegionKind::Heap;
+    else if (e.path == "[stack]")
+        r.kind = RegionKind::Stack;
+    else if (starts_with(e.path, "[anon_shmem:"))
+        r.kind = RegionKind::Shm;
+    else if (e.path[0] == '[')
+        r.kind = RegionKind::Special;
+    else if (starts_with(e.path, "/memfd:") || starts_with(e.path, "/SYSV") || starts_with(e.path, "/dev/shm/") ||
+             (e.shared && starts_with(e.path, "/dev/zero")))
+        r.kind = RegionKind::Shm;
+    else
+        r.kind = RegionKind::File;
+    return r;
+}
+
+SegmentId Region::segment_at(uint64_t addr) const
+{
+    if (!spans.empty()) {
+        auto it = std::upper_bound(spans.begin(), spans.end(), addr,
+                                   [](uint64_t a, const Span& s) { return a < s.start; });
+        if (it != spans.begin() && addr < (--it)->end)
+            return it->segment;
+    }
+    return segment;
+}
+
+void AddressSpace::load_snapshot(const std::vector<MapsEntry>& maps, uint64_t start_brk, uint64_t stack_limit)
+{
+    regions_.clear();
+    last_hit_ = nullptr;
+    start_brk_ = brk_ = start_brk;
+    stack_top_ = 0;
+    stack_limit_ = stack_limit;
+    for (const MapsEntry& e : maps) {
+        Region r = region_from_maps(e);
+        if (r.kind == RegionKind::Stack)
+            stack_top_ = r.end;
+        if (r.kind == RegionKind::Heap) {
+            start_brk_ = start_brk ? start_brk : r.start;
+            brk_ = r.end;
+        }
+        regions_.emplace(r.start, std::move(r));
+    }
+    const Region* previous = nullptr;
+    for (auto& [start, r] : regions_) {
+        classify(r, previous);
+        previous = &r;
+    }
+}
+
+void AddressSpace::split_at(uint64_t addr)
+{
+    auto it = regions_.upper_bound(addr);
+    if (it == regions_.begin())
+        return;
+    --it;
+    Region& left = it->second;
+    if (addr <= left.start || addr >= left.end)
+        return;
+    Region right = left;
+    right.start = addr;
+    if (right.kind == RegionKind::File || right.kind == RegionKind::Shm)
+        right.offset += addr - left.start;
+    left.end = addr;
+    regions_.emplace(addr, std::move(right));
+}
+
+void AddressSpace::clear_range(uint64_t start, uint64_t end)
+{
+    last_hit_ = nullptr;
+    split_at(start);
+    split_at(end);
+    auto first = regions_.lower_bound(start);
+    auto last = regions_.lower_bound(end);
+    regions_.erase(first, last);
+}
+
+void AddressSpace::map(Region region)
+{
+    region.end = page_up(region.end);
+    if (region.end <= region.start)
+        return;
+    clear_range(region.start, region.end);
+    auto [it, inserted] = regions_.emplace(region.start, std::move(region));
+    reclassify_from(it);
+}
+
+void AddressSpace::reclassify_from(std::map<uint64_t, Region>::iterator it)
+{
+    last_hit_ = nullptr;
+    const Region* previous = nullptr;
+    if (it != regions_.begin()) {
+        auto prev = std::prev(it);
+        if (prev->second.end == it->second.start)
+            previous = &prev->second;
+    }
+    classify(it->second, previous);
+    // The region after it may be the anonymous .bss tail of what was just mapped.
+    auto next = std::next(it);
+    if (next != regions_.end() && next->second.start == it->second.end && next->second.kind == RegionKind::Anon)
+        classify(next->second, &it->second);
+}
+
+void AddressSpace::unmap(uint64_t start, uint64_t len)
+{
+    clear_range(start, page_up(start + len));
+}
+
+void AddressSpace::protect(uint64_t start, uint64_t len, uint32_t prot)
+{
+    uint64_t end = page_up(start + len);
+    last_hit_ = nullptr;
+    split_at(start);
+    split_at(end);
+    for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end; ++it) {
+        it->second.read = prot & PROT_READ;
+        it->second.write = prot & PROT_WRITE;
+        it->second.exec = prot & PROT_EXEC;
+    }
+}
+
+void AddressSpace::remap(uint64_t old_start, uint64_t old_len, uint64_t new_start, uint64_t new_len,
+                         bool keep_old)
+{
+    old_len = page_up(old_len);
+    new_len = page_up(new_len);
+    const Region* source = region_of(old_start);
+    if (!source)
+        return;  // not in the model: nothing to carry over
+    Region tail = *source;  // template for growth beyond the old end
+    if (new_start == old_start) {
+        if (new_len < old_len) {
+            clear_range(old_start + new_len, old_start + old_len);
+        } else if (new_len > old_len) {
+            tail.start = old_start + old_len;
+            tail.end = old_start + new_len;
+            tail.offset += tail.start - source->start;
+            map(tail);
+        }
+        return;
+    }
+    // Moved: carry every piece of the old range over, shifted.
+    std::vector<Region> pieces;
+    uint64_t old_end = old_start + std::min(old_len, new_len);
+    for (auto it = std::prev(regions_.upper_bound(old_start)); it != regions_.end() && it->first < old_end; ++it) {
+        Region piece = it->second;
+        uint64_t lo = std::max(piece.start, old_start), hi = std::min(piece.end, old_end);
+        if (lo >= hi)
+            continue;
+        if (piece.kind == RegionKind::File || piece.kind == RegionKind::Shm)
+            piece.offset += lo - piece.start;
+        piece.start = lo - old_start + new_start;
+        piece.end = hi - old_start + new_start;
+        pieces.push_back(std::move(piece));
+    }
+    if (!keep_old)
+        clear_range(old_start, old_start + old_len);
+    for (Region& p : pieces)
+        map(std::move(p));
+    if (new_len > old_len) {
+        tail.offset += old_start + old_len - tail.start;
+        tail.start = new_start + old_len;
+        tail.end = new_start + new_len;
+        map(std::move(tail));
+    }
+}
+
+void AddressSpace::set_brk(uint64_t start_brk, uint64_t brk)
+{
+    uint64_t old_end = page_up(std::max(brk_, start_brk));
+    start_brk_ = start_brk;
+    brk_ = brk;
+    clear_range(start_brk, std::max(old_end, page_up(brk)));
+    if (page_up(brk) > start_brk) {
+        Region heap;
+        heap.kind = RegionKind::Heap;
+        heap.start = start_brk;
+        heap.end = page_up(brk);
+        heap.read = heap.write = true;
+        heap.path = "[heap]";
+        map(std::move(heap));
+    }
+}
+
+void AddressSpace::label_thread_stack(uint64_t sp, uint32_t tid)
+{
+    auto it = regions_.upper_bound(sp - 1);
+    if (it == regions_.begin())
+        return;
+    --it;
+    Region& r = it->second;
+    if (sp - 1 >= r.end || r.kind != RegionKind::Anon)
+        return;
+    r.thread_stack = true;
+    r.tid = tid;
+    classify(r, nullptr);
+    last_hit_ = nullptr;
+}
+
+const Region* AddressSpace::region_of(uint64_t addr) const
+{
+    if (last_hit_ && addr >= last_hit_->start && addr < last_hit_->end)
+        return last_hit_;
+    auto it = regions_.upper_bound(addr);
+    if (it == regions_.begin())
+        return nullptr;
+    --it;
+    if (addr >= it->second.end)
+        return nullptr;
+    last_hit_ = &it->second;
+    return last_hit_;
+}
+
+SegmentId AddressSpace::segment_of(uint64_t addr) const
+{
+    if (const Region* r = region_of(addr))
+        return r->segment_at(addr);
+    // Below the stack's lowest page but within its limit: the kernel grows the stack there.
+    if (stack_top_ && addr < stack_top_ && stack_top_ - addr <= stack_limit_)
+        return stack_segment_;
+    return SegmentTable::kUnmapped;
+}
+
+void AddressSpace::classify(Region& r, const Region* previous)
+{
+    r.spans.clear();
+    r.elf.reset();
+    r.bias = 0;
+    std::string object;
+    switch (r.kind) {
+    case RegionKind::Heap: r.segment = segments_.of_kind(SegmentKind::Heap); return;
+    case RegionKind::Stack:
+        r.segment = stack_segment_ = segments_.of_kind(SegmentKind::Stack);
+        return;
+    case RegionKind::Special: r.segment = segments_.of_kind(SegmentKind::Special, r.path); return;
+    case RegionKind::Shm: r.segment = segments_.of_kind(SegmentKind::Shm, shm_name(r.path)); return;
+    case RegionKind::File: {
+        auto elf = r.path.empty() || r.path[0] != '/' ? nullptr : source_.elf(r.path);
+        std::optional<uint64_t> vaddr;
+        if (elf)
+            vaddr = elf->vaddr_of_offset(r.offset, r.write, r.exec);
+        if (!vaddr) {
+            r.segment = segments_.of_kind(SegmentKind::File, r.path);
+            return;
+        }
+        r.elf = elf;
+        r.bias = r.start - *vaddr;
+        r.segment = segments_.section(r.path, "[headers]");
+        object = r.path;
+        break;
+    }
+    case RegionKind::Anon:
+        if (r.thread_stack) {
+            r.segment = segments_.of_kind(SegmentKind::ThreadStack, {}, r.tid);
+            return;
+        }
+        // The anonymous pages right after an object's last file page are its .bss.
+        if (previous && previous->elf && previous->end == r.start && previous->write) {
+            r.elf = previous->elf;
+            r.bias = previous->bias;
+            object = previous->path;
+            r.segment = segments_.section(object, ".bss");
+            break;
+        }
+        r.segment = segments_.of_kind(SegmentKind::Anon);
+        return;
+    }
+    for (const ElfSection& s : r.elf->sections()) {
+        uint64_t lo = std::max(s.addr + r.bias, r.start);
+        uint64_t hi = std::min(s.addr + r.bias + s.size, r.end);
+        if (lo >= hi)
+            continue;
+        SegmentId seg = segments_.section(object, section_group(s));
+        if (!r.spans.empty() && r.spans.back().segment == seg && r.spans.back().end >= lo)
+            r.spans.back().end = std::max(r.spans.back().end, hi);
+        else
+            r.spans.push_back({lo, hi, seg});
+    }
+}
+
+}  // namespace memtrace

@@ -1,0 +1,101 @@
+// The mapping model of one process: which region covers each address, kept exact by the
+// mapping records (mmap, munmap, mremap, mprotect, brk, shmat, exec) so that a fault is attributed
+// to the mapping it hit even when that mapping is gone by the time userspace sees the fault.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "elf_image.h"
+#include "maps_parser.h"
+#include "segments.h"
+
+namespace memtrace {
+
+enum class RegionKind : uint8_t { Anon, File, Heap, Stack, Shm, Special };
+
+struct Region {
+    uint64_t start = 0, end = 0;
+    RegionKind kind = RegionKind::Anon;
+    bool read = false, write = false, exec = false, shared = false;
+    bool thread_stack = false;  // mapped with MAP_STACK, or found holding a thread's stack pointer
+    uint32_t tid = 0;           // the thread whose stack it is, when known
+    uint64_t offset = 0;        // file offset of `start`
+    std::string path;           // file path, or the kernel's name ([vdso], /dev/zero (deleted)...)
+
+    // Derived by AddressSpace::classify(): what each address of the region is attributed to.
+    struct Span {
+        uint64_t start, end;
+        SegmentId segment;
+    };
+    SegmentId segment = SegmentTable::kUnmapped;  // for addresses in no span
+    std::vector<Span> spans;                      // ELF section groups, sorted, runtime addresses
+    std::shared_ptr<const ElfImage> elf;
+    uint64_t bias = 0;  // runtime address = link-time address + bias
+
+    SegmentId segment_at(uint64_t addr) const;
+};
+
+// Where the files, limits and shared-memory sizes come from: /proc in memtrace, fixtures in tests.
+class ProcessSource {
+public:
+    virtual ~ProcessSource() = default;
+    virtual std::vector<MapsEntry> maps(int pid) = 0;
+    virtual std::shared_ptr<const ElfImage> elf(const std::string& path) = 0;
+    virtual uint64_t shm_size(int64_t shmid) = 0;
+};
+
+class AddressSpace {
+public:
+    AddressSpace(SegmentTable& segments, ProcessSource& source) : segments_(segments), source_(source) {}
+    // fork() copies the address space; the lookup cache points into the original, so drop it.
+    AddressSpace(const AddressSpace& other)
+        : segments_(other.segments_), source_(other.source_), regions_(other.regions_),
+          start_brk_(other.start_brk_), brk_(other.brk_), stack_top_(other.stack_top_),
+          stack_limit_(other.stack_limit_), stack_segment_(other.stack_segment_)
+    {
+    }
+    AddressSpace& operator=(const AddressSpace&) = delete;
+
+    // Replaces the whole model with a /proc/PID/maps snapshot.
+    void load_snapshot(const std::vector<MapsEntry>& maps, uint64_t start_brk, uint64_t stack_limit);
+
+    // Mapping changes, in the order the kernel made them.
+    void map(Region region);
+    void unmap(uint64_t start, uint64_t len);
+    void protect(uint64_t start, uint64_t len, uint32_t prot);
+    void remap(uint64_t old_start, uint64_t old_len, uint64_t new_start, uint64_t new_len, bool keep_old);
+    void set_brk(uint64_t start_brk, uint64_t brk);
+    void label_thread_stack(uint64_t sp, uint32_t tid);
+
+    // The segment an address belongs to now.
+    SegmentId segment_of(uint64_t addr) const;
+    const Region* region_of(uint64_t addr) const;
+
+    uint64_t start_brk() const { return start_brk_; }
+    uint64_t brk() const { return brk_; }
+    uint64_t stack_top() const { return stack_top_; }
+    const std::map<uint64_t, Region>& regions() const { return regions_; }
+
+private:
+    void clear_range(uint64_t start, uint64_t end);
+    void split_at(uint64_t addr);
+    void classify(Region& region, const Region* previous);
+    void reclassify_from(std::map<uint64_t, Region>::iterator it);
+
+    SegmentTable& segments_;
+    ProcessSource& source_;
+    std::map<uint64_t, Region> regions_;
+    uint64_t start_brk_ = 0, brk_ = 0;
+    uint64_t stack_top_ = 0, stack_limit_ = 8 << 20;
+    SegmentId stack_segment_ = SegmentTable::kUnmapped;
+    mutable const Region* last_hit_ = nullptr;  // faults come in runs on one region
+};
+
+// Region built from a /proc/PID/maps line.
+Region region_from_maps(const MapsEntry& e);
+
+}  // namespace memtrace

@@ -1,0 +1,67 @@
+// The parts of an ELF file that segment attribution needs: its allocated sections and loadable
+// segments, read with libelf.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace memtrace {
+
+struct ElfSection {
+    std::string name;
+    uint64_t addr = 0;  // link-time virtual address
+    uint64_t size = 0;
+    bool nobits = false;  // SHT_NOBITS (.bss): no bytes in the file
+    bool writable = false, executable = false;
+};
+
+struct ElfLoad {
+    uint64_t vaddr = 0, memsz = 0, offset = 0, filesz = 0;
+    bool writable = false, executable = false;
+};
+
+class ElfImage {
+public:
+    // Reads the file; nullopt-like nullptr result with `error` set when it is not a usable ELF.
+    static std::shared_ptr<const ElfImage> load(const std::string& path, std::string* error = nullptr);
+    // Same, from bytes in memory (fuzzing, tests).
+    static std::shared_ptr<const ElfImage> parse(const void* data, size_t size, std::string* error = nullptr);
+
+    const std::vector<ElfSection>& sections() const { return sections_; }  // sorted by addr
+    const std::vector<ElfLoad>& loads() const { return loads_; }
+    bool position_independent() const { return pie_; }
+
+    // The allocated section that holds link-time address `vaddr`, or nullptr.
+    const ElfSection* section_at(uint64_t vaddr) const;
+    // Link-time address of file offset `offset` of a mapping with these permissions.
+    std::optional<uint64_t> vaddr_of_offset(uint64_t offset, bool writable, bool executable) const;
+
+private:
+    std::vector<ElfSection> sections_;
+    std::vector<ElfLoad> loads_;
+    bool pie_ = false;
+};
+
+// Sections grouped the way a reader of a memory layout thinks of them:
+// ".text" (.text .init .fini), ".plt", ".rodata", ".eh_frame", ".dynsym" (what the dynamic
+// linker reads: .dynsym .dynstr .gnu.hash .rela.* .note.* ...), ".data.rel.ro" (RELRO: .dynamic
+// .init_array .data.rel.ro ...), ".got", ".data", ".bss", ".tdata". A section with another name
+// joins the group its flags put it in (executable: .text, no file bytes: .bss, writable: .data,
+// else .rodata): glibc's __libc_IO_vtables is data, whatever its name.
+std::string section_group(const ElfSection& section);
+
+// Loaded images by path; a file that is not ELF is remembered as nullptr.
+class ElfCache {
+public:
+    std::shared_ptr<const ElfImage> get(const std::string& path);
+    size_t size() const { return images_.size(); }
+
+private:
+    std::unordered_map<std::string, std::shared_ptr<const ElfImage>> images_;
+};
+
+}  // namespace memtrace

@@ -1,0 +1,133 @@
+#include "event_printer.h"
+
+#include <sys/mman.h>
+
+namespace memtrace {
+
+std::string prot_string(uint64_t prot)
+{
+    return {prot & PROT_READ ? 'r' : '-', prot & PROT_WRITE ? 'w' : '-', prot & PROT_EXEC ? 'x' : '-'};
+}
+
+std::string map_flags_string(uint64_t flags)
+{
+    static const struct {
+        uint64_t bit;
+        const char* name;
+    } names[] = {{MAP_SHARED, "SHARED"},       {MAP_PRIVATE, "PRIVATE"},     {MAP_FIXED, "FIXED"},
+                 {MAP_ANONYMOUS, "ANONYMOUS"}, {MAP_GROWSDOWN, "GROWSDOWN"}, {MAP_DENYWRITE, "DENYWRITE"},
+                 {MAP_NORESERVE, "NORESERVE"}, {MAP_POPULATE, "POPULATE"},   {MAP_STACK, "STACK"},
+                 {MAP_HUGETLB, "HUGETLB"},     {MAP_FIXED_NOREPLACE, "FIXED_NOREPLACE"}};
+    std::string out;
+    for (const auto& n : names) {
+        if (flags & n.bit) {
+            if (!out.empty())
+                out += '|';
+            out += n.name;
+            flags &= ~n.bit;
+        }
+    }
+    if (flags)
+        out += fmt::format("{}0x{:x}", out.empty() ? "" : "|", flags);
+    return out.empty() ? "0" : out;
+}
+
+void EventPrinter::print_header()
+{
+    fmt::format_to(std::back_inserter(buffer_), "{:>12} {:<24} {:<8} {}\n", "TIME(s)", "COMM/PID/TID", "EVENT",
+                   "DETAILS");
+}
+
+void EventPrinter::print(const mt_header& h, SegmentId segment, const ProcessState& process)
+{
+    auto out = std::back_inserter(buffer_);
+    double t = h.ts_ns >= start_ns_ ? (h.ts_ns - start_ns_) / 1e9 : 0.0;
+    fmt::format_to(out, "{:12.6f} {:<24} ", t, fmt::format("{}/{}/{}", process.comm, h.tgid, h.tid));
+    switch (h.type) {
+    case MT_REC_FAULT: {
+        const auto& f = reinterpret_cast<const mt_fault&>(h);
+        char access = h.flags & MT_FAULT_INSTR ? 'X' : h.flags & MT_FAULT_WRITE ? 'W' : 'R';
+        fmt::format_to(out, "{:<8} 0x{:012x} {}{} {:<6} {:<32} ip=0x{:x}\n", "fault", f.addr, access,
+                       h.flags & MT_FAULT_PROTECTION ? 'P' : '-', h.flags & MT_FAULT_KERNEL_MODE ? "kernel" : "user",
+                       segments_.at(segment).label, f.ip);
+        break;
+    }
+    case MT_REC_MAJOR:
+        fmt::format_to(out, "{:<8} 0x{:012x} (the fault above was major)\n", "major",
+                       reinterpret_cast<const mt_major&>(h).addr);
+        break;
+    case MT_REC_MMAP: {
+        const auto& m = reinterpret_cast<const mt_mmap&>(h);
+        const Region* r = process.space.region_of(m.addr);
+        fmt::format_to(out, "{:<8} 0x{:012x}-0x{:012x} {:>6} {} {} off=0x{:x} {}\n", "mmap", m.addr, m.addr + m.len,
+                       fmt::format("({})", m.len), prot_string(m.prot), map_flags_string(m.mflags), m.pgoff,
+                       r ? r->path : std::string());
+        break;
+    }
+    case MT_REC_MUNMAP: {
+        const auto& m = reinterpret_cast<const mt_munmap&>(h);
+        fmt::format_to(out, "{:<8} 0x{:012x}-0x{:012x} ({})\n", "munmap", m.addr, m.addr + m.len, m.len);
+        break;
+    }
+    case MT_REC_MREMAP: {
+        const auto& m = reinterpret_cast<const mt_mremap&>(h);
+        fmt::format_to(out, "{:<8} 0x{:012x} ({}) -> 0x{:012x} ({})\n", "mremap", m.old_addr, m.old_len, m.new_addr,
+                       m.new_len);
+        break;
+    }
+    case MT_REC_MPROTECT: {
+        const auto& m = reinterpret_cast<const mt_mprotect&>(h);
+        fmt::format_to(out, "{:<8} 0x{:012x}-0x{:012x} {}\n", "mprotect", m.addr, m.addr + m.len,
+                       prot_string(m.prot));
+        break;
+    }
+    case MT_REC_BRK: {
+        const auto& b = reinterpret_cast<const mt_brk&>(h);
+        int64_t delta = static_cast<int64_t>(b.new_brk - b.old_brk);
+        fmt::format_to(out, "{:<8} 0x{:x} -> 0x{:x} ({:+}) heap {} bytes\n", "brk", b.old_brk, b.new_brk, delta,
+                       b.new_brk - b.start_brk);
+        break;
+    }
+    case MT_REC_SHMAT:
+    case MT_REC_SHMDT: {
+        const auto& s = reinterpret_cast<const mt_shmat&>(h);
+        fmt::format_to(out, "{:<8} 0x{:012x} shmid={}\n", h.type == MT_REC_SHMAT ? "shmat" : "shmdt", s.addr,
+                       s.shmid);
+        break;
+    }
+    case MT_REC_EXEC: {
+        const auto& e = reinterpret_cast<const mt_exec&>(h);
+        fmt::format_to(out, "{:<8} {}\n", "exec", std::string(e.filename, strnlen(e.filename, sizeof(e.filename))));
+        break;
+    }
+    case MT_REC_FORK:
+    case MT_REC_THREAD: {
+        const auto& f = reinterpret_cast<const mt_fork&>(h);
+        if (h.type == MT_REC_FORK)
+            fmt::format_to(out, "{:<8} child pid {}\n", "fork", f.child_tgid);
+        else
+            fmt::format_to(out, "{:<8} tid {} stack pointer 0x{:x}\n", "thread", f.child_tid, f.child_sp);
+        break;
+    }
+    case MT_REC_EXIT: {
+        const auto& e = reinterpret_cast<const mt_exit&>(h);
+        fmt::format_to(out, "{:<8} code {} (kernel: minflt {} majflt {})\n", "exit", e.exit_code, e.minflt,
+                       e.majflt);
+        break;
+    }
+    default: fmt::format_to(out, "type {}\n", h.type);
+    }
+    if (buffer_.size() > 64 * 1024)
+        flush();
+}
+
+void EventPrinter::flush()
+{
+    if (buffer_.size()) {
+        std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
+        buffer_.clear();
+    }
+    std::fflush(out_);
+}
+
+}  // namespace memtrace

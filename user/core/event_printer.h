@@ -1,0 +1,38 @@
+// --events: one line per record, with the segment each fault was attributed to.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "trace_state.h"
+
+namespace memtrace {
+
+class EventPrinter {
+public:
+    EventPrinter(std::FILE* out, const SegmentTable& segments, uint64_t start_ns)
+        : out_(out), segments_(segments), start_ns_(start_ns)
+    {
+    }
+    ~EventPrinter() { flush(); }
+    EventPrinter(const EventPrinter&) = delete;
+    EventPrinter& operator=(const EventPrinter&) = delete;
+
+    void print(const mt_header& record, SegmentId segment, const ProcessState& process);
+    void print_header();
+    void flush();
+
+private:
+    std::FILE* out_;
+    const SegmentTable& segments_;
+    uint64_t start_ns_;
+    fmt::memory_buffer buffer_;
+};
+
+// "rw-" from PROT_* bits; "PRIVATE|ANONYMOUS|STACK" from MAP_* bits.
+std::string prot_string(uint64_t prot);
+std::string map_flags_string(uint64_t flags);
+
+}  // namespace memtrace

@@ -1,0 +1,16 @@
+// Plain-text rendering of a Report: the per-interval snapshot when stdout is not a terminal, and
+// the final summary. Histograms use the layout of bcc's print_log2_hist.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "histogram.h"
+#include "report.h"
+
+namespace memtrace {
+
+void render_log2_histogram(std::ostream& out, const Log2Histogram& h, const std::string& unit);
+void render_text(std::ostream& out, const Report& report);
+
+}  // namespace memtrace

@@ -1,0 +1,456 @@
+#include "trace_state.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <sys/mman.h>
+
+namespace memtrace {
+namespace {
+
+constexpr uint64_t kPageMask = ~0xfffULL;
+
+// Copies a record out of ring-buffer memory into a properly typed, aligned value.
+template <typename T>
+T load(const void* data)
+{
+    T value;
+    std::memcpy(&value, data, sizeof(T));
+    return value;
+}
+
+uint64_t dev_key(uint32_t major, uint32_t minor, uint64_t ino)
+{
+    return (static_cast<uint64_t>((major << 20) | minor) << 40) ^ ino;
+}
+
+std::string fixed_string(const char* s, size_t max)
+{
+    return std::string(s, strnlen(s, max));
+}
+
+}  // namespace
+
+size_t record_min_size(uint16_t type)
+{
+    switch (type) {
+    case MT_REC_FAULT: return sizeof(mt_fault);
+    case MT_REC_MAJOR: return sizeof(mt_major);
+    case MT_REC_MMAP: return sizeof(mt_mmap);
+    case MT_REC_MUNMAP: return sizeof(mt_munmap);
+    case MT_REC_MREMAP: return sizeof(mt_mremap);
+    case MT_REC_MPROTECT: return sizeof(mt_mprotect);
+    case MT_REC_BRK: return sizeof(mt_brk);
+    case MT_REC_SHMAT:
+    case MT_REC_SHMDT: return sizeof(mt_shmat);
+    case MT_REC_EXEC: return sizeof(mt_exec);
+    case MT_REC_FORK:
+    case MT_REC_THREAD: return sizeof(mt_fork);
+    case MT_REC_EXIT: return sizeof(mt_exit);
+    case MT_REC_EXEC_BEGIN:
+    case MT_REC_EXEC_FAILED: return sizeof(mt_header);
+    default: return 0;
+    }
+}
+
+TraceState::TraceState(ProcessSource& source, uint64_t stack_limit) : source_(source), stack_limit_(stack_limit)
+{
+}
+
+ProcessState* TraceState::find(uint32_t pid)
+{
+    if (last_process_ && last_process_->pid == pid)
+        return last_process_;
+    auto it = processes_.find(pid);
+    if (it == processes_.end())
+        return nullptr;
+    last_process_ = it->second.get();
+    return last_process_;
+}
+
+const ProcessState* TraceState::process(uint32_t pid) const
+{
+    auto it = processes_.find(pid);
+    return it == processes_.end() ? nullptr : it->second.get();
+}
+
+size_t TraceState::live_processes() const
+{
+    return std::count_if(processes_.begin(), processes_.end(), [](const auto& p) { return p.second->alive; });
+}
+
+ProcessState& TraceState::get_or_create(uint32_t pid)
+{
+    if (ProcessState* p = find(pid))
+        return *p;
+    auto state = std::make_unique<ProcessState>(pid, segments_, source_);
+    ProcessState& ref = *state;
+    processes_.emplace(pid, std::move(state));
+    if (!first_pid_)
+        first_pid_ = pid;
+    last_process_ = &ref;
+    return ref;
+}
+
+ProcessState& TraceState::attach(uint32_t pid, const std::string& comm)
+{
+    ProcessState& p = get_or_create(pid);
+    p.comm = comm;
+    std::vector<MapsEntry> maps;
+    try {
+        maps = source_.maps(pid);
+    } catch (const std::runtime_error&) {
+        // A launched child that has not exec'd yet, or one that is gone: its exec record or the
+        // mapping records will fill the model.
+    }
+    p.space.load_snapshot(maps, 0, stack_limit_);
+    return p;
+}
+
+ProcessState& TraceState::attach_launched(uint32_t pid, const std::string& comm)
+{
+    ProcessState& p = get_or_create(pid);
+    p.comm = comm;
+    p.wait_for_exec = true;
+    return p;
+}
+
+void TraceState::set_kernel_baseline(uint32_t pid, uint64_t faults, bool exact)
+{
+    ProcessState& p = get_or_create(pid);
+    p.baseline_known = true;
+    p.baseline_exact = exact;
+    p.baseline_faults = faults;
+    p.faults = 0;
+}
+
+void TraceState::set_kernel_final(uint32_t pid, uint64_t faults)
+{
+    if (ProcessState* p = find(pid)) {
+        p->final_known = true;
+        p->final_faults = faults;
+    }
+}
+
+void TraceState::label_thread_stack(uint32_t pid, uint32_t tid, uint64_t sp)
+{
+    if (ProcessState* p = find(pid))
+        p->space.label_thread_stack(sp, tid);
+}
+
+bool TraceState::handle(const void* data, size_t size)
+{
+    if (size < sizeof(mt_header)) {
+        ++malformed_;
+        return false;
+    }
+    const auto hdr = load<mt_header>(data);
+    size_t need = record_min_size(hdr.type);
+    if (need == 0 || size < need) {
+        ++malformed_;
+        return false;
+    }
+    SegmentId segment = SegmentTable::kUnmapped;
+    switch (hdr.type) {
+    case MT_REC_FAULT: {
+        const auto f = load<mt_fault>(data);
+        ProcessState* p = find(hdr.tgid);
+        if (p && p->wait_for_exec) {
+            ++before_exec_;  // memtrace's own fork, before the command's first instruction
+            return true;
+        }
+        if (p && p->exec_pending) {
+            p->held_faults.push_back(f);
+            return true;
+        }
+        on_fault(f);
+        if (observer_)
+            segment = p ? p->space.segment_of(f.addr) : SegmentTable::kUnmapped;
+        break;
+    }
+    case MT_REC_MAJOR: {
+        ProcessState* p = find(hdr.tgid);
+        if (p && p->wait_for_exec)
+            return true;
+        on_major(load<mt_major>(data));
+        break;
+    }
+    case MT_REC_EXEC_BEGIN: get_or_create(hdr.tgid).exec_pending = true; break;
+    case MT_REC_EXEC_FAILED: {
+        ProcessState& p = get_or_create(hdr.tgid);
+        p.exec_pending = false;
+        for (const mt_fault& f : p.held_faults)
+            on_fault(f);
+        p.held_faults.clear();
+        break;
+    }
+    case MT_REC_MMAP: on_mmap(get_or_create(hdr.tgid), load<mt_mmap>(data)); break;
+    case MT_REC_MUNMAP: {
+        const auto m = load<mt_munmap>(data);
+        ++munmap_calls_;
+        get_or_create(hdr.tgid).space.unmap(m.addr, m.len);
+        break;
+    }
+    case MT_REC_MREMAP: {
+        const auto m = load<mt_mremap>(data);
+        ++mremap_calls_;
+        constexpr uint64_t kDontUnmap = 4;  // MREMAP_DONTUNMAP
+        get_or_create(hdr.tgid).space.remap(m.old_addr, m.old_len, m.new_addr, m.new_len, m.mflags & kDontUnmap);
+        break;
+    }
+    case MT_REC_MPROTECT: {
+        const auto m = load<mt_mprotect>(data);
+        ++mprotect_calls_;
+        get_or_create(hdr.tgid).space.protect(m.addr, m.len, static_cast<uint32_t>(m.prot));
+        break;
+    }
+    case MT_REC_BRK: {
+        const auto b = load<mt_brk>(data);
+        ++brk_calls_;
+        if (b.new_brk > b.old_brk)
+            brk_grow_.add(b.new_brk - b.old_brk);
+        else
+            brk_shrink_.add(b.old_brk - b.new_brk);
+        get_or_create(hdr.tgid).space.set_brk(b.start_brk, b.new_brk);
+        break;
+    }
+    case MT_REC_SHMAT: {
+        const auto s = load<mt_shmat>(data);
+        Region r;
+        r.kind = RegionKind::Shm;
+        r.shared = r.read = r.write = true;
+        r.start = s.addr;
+        r.end = s.addr + (s.size ? s.size : source_.shm_size(s.shmid));
+        r.path = "/SYSV" + std::to_string(s.shmid);
+        get_or_create(hdr.tgid).space.map(std::move(r));
+        break;
+    }
+    case MT_REC_SHMDT: {
+        const auto s = load<mt_shmat>(data);
+        ProcessState& p = get_or_create(hdr.tgid);
+        if (const Region* r = p.space.region_of(s.addr); r && r->kind == RegionKind::Shm)
+            p.space.unmap(r->start, r->end - r->start);
+        break;
+    }
+    case MT_REC_EXEC: on_exec(load<mt_exec>(data)); break;
+    case MT_REC_FORK:
+    case MT_REC_THREAD: on_fork(load<mt_fork>(data)); break;
+    case MT_REC_EXIT: on_exit(load<mt_exit>(data)); break;
+    }
+    if (observer_) {
+        if (const ProcessState* p = find(hdr.tgid))
+            observer_(*static_cast<const mt_header*>(data), segment, *p);
+    }
+    return true;
+}
+
+void TraceState::on_fault(const mt_fault& f, bool count_for_process)
+{
+    ProcessState* p = find(f.hdr.tgid);
+    SegmentId seg = SegmentTable::kUnmapped;
+    if (p) {
+        p->faults += count_for_process;
+        seg = p->space.segment_of(f.addr);
+    }
+    if (seg >= counters_.size())
+        counters_.resize(segments_.size());
+    SegmentCounters& c = counters_[seg];
+    ++c.faults;
+    uint16_t flags = f.hdr.flags;
+    c.writes += (flags & MT_FAULT_WRITE) != 0;
+    c.instr += (flags & MT_FAULT_INSTR) != 0;
+    c.protection += (flags & MT_FAULT_PROTECTION) != 0;
+    c.kernel_mode += (flags & MT_FAULT_KERNEL_MODE) != 0;
+    ++faults_;
+    last_fault_[f.hdr.tid % last_fault_.size()] = {f.hdr.tid, seg, f.addr & kPageMask};
+
+    if (p) {
+        SegmentKind kind = segments_.at(seg).kind;
+        if (kind == SegmentKind::Heap)
+            heap_offsets_.add(f.addr - p->space.start_brk());
+        else if (kind == SegmentKind::Stack && p->space.stack_top() > f.addr)
+            stack_depths_.add(p->space.stack_top() - f.addr);
+    }
+}
+
+void TraceState::on_major(const mt_major& m)
+{
+    ++major_;
+    const LastFault& last = last_fault_[m.hdr.tid % last_fault_.size()];
+    // The thread's fault record precedes its MAJOR record: a thread handles one fault at a time.
+    if (last.tid == m.hdr.tid && last.page == (m.addr & kPageMask) && last.segment < counters_.size())
+        ++counters_[last.segment].major;
+    else
+        ++unmatched_major_;
+}
+
+std::string TraceState::resolve_path(ProcessState& p, const mt_mmap& m)
+{
+    std::string name = fixed_string(m.name, sizeof(m.name));
+    if (name.rfind("memfd:", 0) == 0)
+        return "/" + name + " (deleted)";
+    uint32_t major = m.dev >> 20, minor = m.dev & 0xfffff;
+    uint64_t key = dev_key(major, minor, m.ino);
+    auto it = paths_.find(key);
+    if (it == paths_.end()) {
+        // The file is still mapped (we are handling its mmap): its path is in /proc/PID/maps.
+        try {
+            for (const MapsEntry& e : source_.maps(p.pid))
+                if (e.inode)
+                    paths_.emplace(dev_key(e.dev_major, e.dev_minor, e.inode), e.path);
+        } catch (const std::runtime_error&) {
+        }
+        it = paths_.find(key);
+    }
+    return it != paths_.end() ? it->second : name;
+}
+
+void TraceState::on_mmap(ProcessState& p, const mt_mmap& m)
+{
+    ++mmap_calls_;
+    mmap_sizes_.add(m.len);
+    Region r;
+    r.start = m.addr;
+    r.end = m.addr + m.len;
+    r.read = m.prot & PROT_READ;
+    r.write = m.prot & PROT_WRITE;
+    r.exec = m.prot & PROT_EXEC;
+    r.shared = (m.mflags & MAP_SHARED) != 0;
+    r.offset = m.pgoff;
+    if (m.mflags & MAP_ANONYMOUS) {
+        r.kind = r.shared ? RegionKind::Shm : RegionKind::Anon;
+        r.path = r.shared ? "/dev/zero (deleted)" : "";
+        r.thread_stack = (m.mflags & MAP_STACK) != 0;
+    } else {
+        MapsEntry as_maps;
+        as_maps.path = resolve_path(p, m);
+        as_maps.shared = r.shared;
+        r.kind = region_from_maps(as_maps).kind;
+        if (r.kind == RegionKind::Special || r.kind == RegionKind::Anon)
+            r.kind = RegionKind::File;
+        r.path = as_maps.path;
+    }
+    p.space.map(std::move(r));
+}
+
+void TraceState::on_exec(const mt_exec& e)
+{
+    ProcessState& p = get_or_create(e.hdr.tgid);
+    p.comm = fixed_string(e.comm, sizeof(e.comm));
+    std::vector<MapsEntry> maps;
+    try {
+        maps = source_.maps(p.pid);
+    } catch (const std::runtime_error&) {
+    }
+    p.space.load_snapshot(maps, e.start_brk, stack_limit_);
+    // The BPF program read the kernel's counters at exec: from here the comparison is exact.
+    p.baseline_known = true;
+    p.baseline_exact = true;
+    p.baseline_faults = e.minflt + e.majflt;
+    p.faults = 0;
+    p.exec_pending = false;
+    // Faults the kernel took while building the new image: attributed to it, and already in the
+    // baseline. A launched command's start counts from here, so those are left out for it.
+    if (!p.wait_for_exec)
+        for (const mt_fault& f : p.held_faults)
+            on_fault(f, false);
+    p.held_faults.clear();
+    p.wait_for_exec = false;
+}
+
+void TraceState::on_fork(const mt_fork& f)
+{
+    ProcessState* parent = find(f.hdr.tgid);
+    if (f.hdr.type == MT_REC_THREAD) {
+        if (parent && f.child_sp)
+            parent->space.label_thread_stack(f.child_sp, f.child_tid);
+        return;
+    }
+    if (!parent || find(f.child_tgid))
+        return;
+    auto child = std::make_unique<ProcessState>(*parent, f.child_tgid);
+    last_process_ = nullptr;
+    processes_.emplace(f.child_tgid, std::move(child));
+}
+
+void TraceState::on_exit(const mt_exit& e)
+{
+    ProcessState* p = find(e.hdr.tgid);
+    if (!p)
+        return;
+    p->alive = false;
+    p->final_known = true;
+    p->final_faults = e.minflt + e.majflt;
+}
+
+Report TraceState::report(double elapsed_s, double interval_s, bool final)
+{
+    Report r;
+    r.elapsed_s = elapsed_s;
+    r.interval_s = interval_s;
+    r.final = final;
+    r.faults = faults_;
+    r.major = major_;
+    r.interval_faults = faults_ - reported_faults_;
+    reported_faults_ = faults_;
+    r.kernel_counted_faults = kernel_faults_;
+    r.dropped = dropped_;
+    r.malformed = malformed_;
+    for (SegmentId id = 0; id < counters_.size(); ++id) {
+        SegmentCounters& c = counters_[id];
+        if (!c.faults)
+            continue;
+        const SegmentInfo& info = segments_.at(id);
+        SegmentRow row;
+        row.label = info.label;
+        row.kind = info.kind;
+        row.faults = c.faults;
+        row.major = c.major;
+        row.writes = c.writes;
+        row.instr = c.instr;
+        row.protection = c.protection;
+        row.kernel_mode = c.kernel_mode;
+        row.interval_faults = c.faults - c.reported_faults;
+        c.reported_faults = c.faults;
+        r.segments.push_back(std::move(row));
+    }
+    std::stable_sort(r.segments.begin(), r.segments.end(), [](const SegmentRow& a, const SegmentRow& b) {
+        return a.faults != b.faults ? a.faults > b.faults : a.label < b.label;
+    });
+    std::vector<uint32_t> pids;
+    for (const auto& [pid, p] : processes_)
+        pids.push_back(pid);
+    std::sort(pids.begin(), pids.end());
+    for (uint32_t pid : pids) {
+        const ProcessState& p = *processes_.at(pid);
+        ProcessRow row;
+        row.pid = pid;
+        row.comm = p.comm;
+        row.alive = p.alive;
+        row.faults = p.faults;
+        row.kernel_known = p.baseline_known && p.final_known;
+        row.kernel_exact = p.baseline_exact;
+        if (row.kernel_known)
+            row.kernel_faults = p.final_faults - p.baseline_faults;
+        r.processes.push_back(std::move(row));
+    }
+    if (const ProcessState* first = process(first_pid_)) {
+        r.heap_start = first->space.start_brk();
+        r.heap_size = first->space.brk() > r.heap_start ? first->space.brk() - r.heap_start : 0;
+    }
+    heap_history_.push_back(r.heap_size);
+    r.heap_history = heap_history_;
+    r.brk_calls = brk_calls_;
+    r.mmap_calls = mmap_calls_;
+    r.munmap_calls = munmap_calls_;
+    r.mremap_calls = mremap_calls_;
+    r.mprotect_calls = mprotect_calls_;
+    r.mmap_sizes = mmap_sizes_;
+    r.brk_grow = brk_grow_;
+    r.brk_shrink = brk_shrink_;
+    r.heap_offsets = heap_offsets_;
+    r.stack_depths = stack_depths_;
+    return r;
+}
+
+}  // namespace memtrace

@@ -1,0 +1,149 @@
+#include "bpf_tracer.h"
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/perf_event.h>
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "memtrace.skel.h"
+#include "memtrace/events.h"
+
+namespace memtrace {
+namespace {
+
+bool g_libbpf_verbose = false;
+
+int print_libbpf(enum libbpf_print_level level, const char* format, va_list args)
+{
+    // Warnings too: the caller turns each failure into one line of its own.
+    (void)level;
+    if (!g_libbpf_verbose)
+        return 0;
+    return vfprintf(stderr, format, args);
+}
+
+std::runtime_error libbpf_error(const char* what, int err)
+{
+    return std::runtime_error(fmt::format("{}: {}{}", what, strerror(err < 0 ? -err : err),
+                                          g_libbpf_verbose ? "" : " (run with -v to see libbpf's log)"));
+}
+
+}  // namespace
+
+void BpfTracer::SkeletonDeleter::operator()(memtrace_bpf* skel) const { memtrace_bpf__destroy(skel); }
+void BpfTracer::RingBufferDeleter::operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+void BpfTracer::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
+
+BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler_(std::move(handler))
+{
+    g_libbpf_verbose = options.verbose;
+    libbpf_set_print(print_libbpf);
+
+    skel_.reset(memtrace_bpf__open());
+    if (!skel_)
+        throw libbpf_error("cannot open the BPF object", errno);
+    skel_->rodata->target_tgid = options.target_tgid;
+    skel_->rodata->follow_forks = options.follow_forks;
+    // Wake the consumer when 1/16 of the ring is pending: few wakeups, and plenty of room left
+    // while it drains.
+    skel_->rodata->wakeup_bytes = options.ringbuf_bytes / 16;
+    if (int err = bpf_map__set_max_entries(skel_->maps.events, options.ringbuf_bytes))
+        throw libbpf_error("cannot size the ring buffer", err);
+    if (int err = memtrace_bpf__load(skel_.get()))
+        throw libbpf_error("cannot load the BPF programs", err);
+    if (options.follow_forks) {
+        __u8 one = 1;
+        bpf_map__update_elem(skel_->maps.traced, &options.target_tgid, sizeof(options.target_tgid), &one,
+                             sizeof(one), BPF_ANY);
+    }
+    ring_.reset(ring_buffer__new(bpf_map__fd(skel_->maps.events), on_record, this, nullptr));
+    if (!ring_)
+        throw libbpf_error("cannot set up the ring buffer", errno);
+    if (int err = memtrace_bpf__attach(skel_.get()))
+        throw libbpf_error("cannot attach the BPF programs", err);
+    attach_major_fault_events();
+}
+
+BpfTracer::~BpfTracer() = default;
+
+void BpfTracer::attach_major_fault_events()
+{
+    // Major faults are told apart only after they are handled: the software perf event fires then,
+    // on the faulting thread. One event per CPU, every major fault sampled.
+    int ncpus = libbpf_num_possible_cpus();
+    for (int cpu = 0; cpu < ncpus; ++cpu) {
+        perf_event_attr attr{};
+        attr.size = sizeof(attr);
+        attr.type = PERF_TYPE_SOFTWARE;
+        attr.config = PERF_COUNT_SW_PAGE_FAULTS_MAJ;
+        attr.sample_period = 1;
+        int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+        if (fd < 0) {
+            if (errno == ENODEV)  // possible but offline CPU
+                continue;
+            throw libbpf_error("cannot open the major-fault perf event", errno);
+        }
+        bpf_link* link = bpf_program__attach_perf_event(skel_->progs.handle_major, fd);
+        if (!link) {
+            int err = errno;
+            close(fd);
+            throw libbpf_error("cannot attach to the major-fault perf event", err);
+        }
+        perf_links_.emplace_back(link);  // the link owns fd from here on
+    }
+}
+
+int BpfTracer::on_record(void* ctx, void* data, size_t size)
+{
+    auto* self = static_cast<BpfTracer*>(ctx);
+    // Exceptions must not unwind through libbpf's C frames: park it, stop, rethrow in consume().
+    try {
+        self->handler_(data, size);
+        return 0;
+    } catch (...) {
+        self->handler_error_ = std::current_exception();
+        return -1;
+    }
+}
+
+int BpfTracer::ring_fd() const { return ring_buffer__epoll_fd(ring_.get()); }
+
+void BpfTracer::consume()
+{
+    int n = ring_buffer__consume(ring_.get());
+    if (handler_error_) {
+        auto error = handler_error_;
+        handler_error_ = nullptr;
+        std::rethrow_exception(error);
+    }
+    if (n < 0 && n != -EINTR)
+        throw libbpf_error("reading the ring buffer failed", n);
+}
+
+KernelCounters BpfTracer::counters() const
+{
+    int ncpus = libbpf_num_possible_cpus();
+    std::vector<__u64> values(ncpus);
+    auto sum = [&](__u32 key) {
+        if (bpf_map__lookup_elem(skel_->maps.counters, &key, sizeof(key), values.data(),
+                                 values.size() * sizeof(__u64), 0) != 0)
+            return uint64_t{0};
+        uint64_t total = 0;
+        for (__u64 v : values)
+            total += v;
+        return total;
+    };
+    return {sum(MT_CNT_FAULTS), sum(MT_CNT_MAJOR), sum(MT_CNT_DROPPED)};
+}
+
+}  // namespace memtrace

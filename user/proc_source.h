@@ -1,0 +1,35 @@
+// ProcessSource backed by the running system: /proc, libelf, shmctl.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/address_space.h"
+#include "core/elf_image.h"
+
+namespace memtrace {
+
+class ProcProcessSource : public ProcessSource {
+public:
+    std::vector<MapsEntry> maps(int pid) override;
+    std::shared_ptr<const ElfImage> elf(const std::string& path) override;
+    uint64_t shm_size(int64_t shmid) override;
+
+private:
+    ElfCache elf_cache_;
+};
+
+struct ProcStat {
+    std::string comm;
+    uint64_t minflt = 0, majflt = 0;
+};
+
+// Fields of /proc/PID/stat; throws std::runtime_error when the process does not exist.
+ProcStat read_proc_stat(int pid);
+// The soft RLIMIT_STACK of a process (8 MiB when unlimited or unreadable).
+uint64_t stack_limit_of(int pid);
+// Stack pointers of the threads of `pid` that are blocked in a syscall, from /proc/PID/task/*/syscall.
+std::vector<std::pair<uint32_t, uint64_t>> thread_stack_pointers(int pid);
+
+}  // namespace memtrace
