@@ -51,7 +51,11 @@ function(add_bpf_skeleton target)
     set(bpf_arch ${CMAKE_SYSTEM_PROCESSOR})
   endif()
 
-  file(GLOB bpf_headers ${CMAKE_CURRENT_SOURCE_DIR}/*.h)
+  set(bpf_headers "")
+  foreach(dir IN LISTS ARG_INCLUDES)
+    file(GLOB_RECURSE dir_headers ${dir}/*.h)
+    list(APPEND bpf_headers ${dir_headers})
+  endforeach()
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${BPF_CLANG} -g -O2 -Wall -target bpf -D__TARGET_ARCH_${bpf_arch}

@@ -17,6 +17,10 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 target_tgid = 0;    /* fast path for the common single-process case */
 const volatile bool follow_forks = false;
 const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the consumer once this much is pending */
+/* Launch mode: the target is memtrace's own fork until it execs the command; ignore it till then. */
+const volatile bool wait_for_exec = false;
+
+bool target_execed = false;
 
 /* Highest user address on x86_64 (TASK_SIZE_MAX with 4-level paging is lower; 5-level is higher). */
 #define MT_USER_ADDR_MAX 0x00ffffffffffffffULL
@@ -57,7 +61,7 @@ struct {
 static __always_inline bool is_traced(__u32 tgid)
 {
 	if (tgid == target_tgid)
-		return true;
+		return !wait_for_exec || target_execed;
 	if (!follow_forks)
 		return false;
 	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
@@ -153,74 +157,108 @@ int handle_major(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-/* ---- syscalls that change the address space ---- */
-
-/* Saves the first `nargs` arguments. Read no more than the syscall has: the kernel refuses to
- * attach a program that reads past the end of the tracepoint's record (EACCES). */
-static __always_inline int save_args(struct trace_event_raw_sys_enter *ctx, int nargs, __u64 aux)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!is_traced(pid_tgid >> 32))
-		return 0;
-	struct syscall_args a = {};
-	/* Constant offsets only: the verifier rejects a ctx pointer that was moved. */
-	a.args[0] = ctx->args[0];
-	if (nargs > 1)
-		a.args[1] = ctx->args[1];
-	if (nargs > 2)
-		a.args[2] = ctx->args[2];
-	if (nargs > 3)
-		a.args[3] = ctx->args[3];
-	if (nargs > 4)
-		a.args[4] = ctx->args[4];
-	if (nargs > 5)
-		a.args[5] = ctx->args[5];
-	a.aux = aux;
-	__u32 tid = (__u32)pid_tgid;
-	bpf_map_update_elem(&pending, &tid, &a, BPF_ANY);
-	return 0;
-}
-
-/* Returns the saved entry arguments of this thread's syscall (and forgets them), or NULL. */
-static __always_inline struct syscall_args *take_args(__u64 pid_tgid, struct syscall_args *out)
-{
-	__u32 tid = (__u32)pid_tgid;
-	struct syscall_args *a = bpf_map_lookup_elem(&pending, &tid);
-	if (!a)
-		return NULL;
-	__builtin_memcpy(out, a, sizeof(*out));
-	bpf_map_delete_elem(&pending, &tid);
-	return out;
-}
+/* ---- syscalls that change the address space ----
+ *
+ * Two raw syscall tracepoints (tp_btf/sys_enter, sys_exit) instead of one tracefs event per
+ * syscall: no tracefs needed, and 2 links to tear down instead of 18 (each detach waits for an
+ * RCU grace period, about 70 ms here). Every syscall of the system passes through them either way
+ * (the per-syscall events hang off the same raw tracepoint); a switch on the number comes first.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define NR_mmap 9
+#define NR_mprotect 10
+#define NR_munmap 11
+#define NR_brk 12
+#define NR_mremap 25
+#define NR_shmat 30
+#define NR_execve 59
+#define NR_shmdt 67
+#define NR_execveat 322
+#else
+#error "syscall numbers for this architecture are not filled in yet"
+#endif
 
 static __always_inline bool syscall_failed(long ret)
 {
 	return ret < 0 && ret > -4096;
 }
 
-SEC("tp/syscalls/sys_enter_mmap")
-int handle_enter_mmap(struct trace_event_raw_sys_enter *ctx) { return save_args(ctx, 6, 0); }
+#define MT_PATH_DEPTH 24
 
-SEC("tp/syscalls/sys_exit_mmap")
-int handle_exit_mmap(struct trace_event_raw_sys_exit *ctx)
+/* Writes the path of `file` into m->path as components, leaf first, crossing mount points the way
+ * d_path does (bpf_d_path is not allowed from tracepoints). */
+static __always_inline void read_file_path(struct file *file, struct mt_mmap *m)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_args a;
-	if (!take_args(pid_tgid, &a) || syscall_failed(ctx->ret))
-		return 0;
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	__u32 off = 0;
+	m->path_flags = MT_PATH_TRUNCATED;
+	for (int i = 0; i < MT_PATH_DEPTH; i++) {
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		bool last = false;
+		if (dentry == mnt_root) {
+			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+			if (mnt_parent != mnt) {
+				dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+				mnt = mnt_parent;
+				vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
+				continue;
+			}
+			/* The root of everything: done. A file that is itself the root of an internal
+			 * mount still gets its name below; "/" adds nothing. */
+			m->path_flags = 0;
+			if (off != 0)
+				break;
+			last = true;
+		} else if (dentry == parent) {
+			/* A pseudo file (memfd, anonymous shmem): its own name is its whole path. */
+			m->path_flags = 0;
+			last = true;
+		}
+		/* The mask is a no-op after the check; it lets the verifier see the bound. */
+		if (off >= MT_FILE_PATH_LEN - MT_COMPONENT_MAX) {
+			m->path_flags = MT_PATH_TRUNCATED;
+			break;
+		}
+		barrier_var(off); /* keep clang from dropping the mask it can prove redundant */
+		off &= MT_FILE_PATH_LEN - MT_COMPONENT_MAX - 1;
+		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+		long n = bpf_probe_read_kernel_str(&m->path[off], MT_COMPONENT_MAX, name);
+		if (n <= 0 || (n == 2 && m->path[off] == '/'))
+			break;
+		off += n;
+		if (last)
+			break;
+		dentry = parent;
+	}
+	m->path_len = off;
+}
+
+static long vma_size_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	*(__u64 *)data = BPF_CORE_READ(vma, vm_end) - BPF_CORE_READ(vma, vm_start);
+	return 0;
+}
+
+static __always_inline void emit_mmap(__u64 pid_tgid, long ret, struct syscall_args *a)
+{
 	struct mt_mmap *m = reserve(sizeof(*m));
 	if (!m)
-		return 0;
+		return;
 	fill_header(&m->hdr, MT_REC_MMAP, pid_tgid);
-	m->addr = ctx->ret;
-	m->len = a.args[1];
-	m->prot = a.args[2];
-	m->mflags = a.args[3];
-	m->fd = (int)a.args[4];
-	m->pgoff = a.args[5];
+	m->addr = ret;
+	m->len = a->args[1];
+	m->prot = a->args[2];
+	m->mflags = a->args[3];
+	m->fd = (int)a->args[4];
+	m->pgoff = a->args[5];
 	m->ino = 0;
 	m->dev = 0;
-	m->name[0] = 0;
+	m->path_len = 0;
+	m->path_flags = 0;
+	m->pad = 0;
 	/* MAP_ANONYMOUS (0x20) ignores fd. Otherwise name the file through the fd table: the fd is
 	 * typically closed right after mmap (ld.so does), so userspace could not look it up later. */
 	if (!(m->mflags & 0x20) && m->fd >= 0) {
@@ -231,189 +269,181 @@ int handle_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 		if (file) {
 			m->ino = BPF_CORE_READ(file, f_inode, i_ino);
 			m->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-			const unsigned char *name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
-			bpf_probe_read_kernel_str(m->name, sizeof(m->name), name);
+			read_file_path(file, m);
 		}
 	}
 	bpf_ringbuf_submit(m, 0);
-	return 0;
 }
 
-SEC("tp/syscalls/sys_enter_munmap")
-int handle_enter_munmap(struct trace_event_raw_sys_enter *ctx) { return save_args(ctx, 2, 0); }
-
-SEC("tp/syscalls/sys_exit_munmap")
-int handle_exit_munmap(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void emit_range(__u64 pid_tgid, __u16 type, struct syscall_args *a)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_args a;
-	if (!take_args(pid_tgid, &a) || syscall_failed(ctx->ret))
-		return 0;
 	struct mt_munmap *m = reserve(sizeof(*m));
 	if (!m)
-		return 0;
-	fill_header(&m->hdr, MT_REC_MUNMAP, pid_tgid);
-	m->addr = a.args[0];
-	m->len = a.args[1];
+		return;
+	fill_header(&m->hdr, type, pid_tgid);
+	m->addr = a->args[0];
+	m->len = a->args[1];
 	bpf_ringbuf_submit(m, 0);
-	return 0;
 }
 
-SEC("tp/syscalls/sys_enter_mremap")
-int handle_enter_mremap(struct trace_event_raw_sys_enter *ctx) { return save_args(ctx, 5, 0); }
-
-SEC("tp/syscalls/sys_exit_mremap")
-int handle_exit_mremap(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void emit_mremap(__u64 pid_tgid, long ret, struct syscall_args *a)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_args a;
-	if (!take_args(pid_tgid, &a) || syscall_failed(ctx->ret))
-		return 0;
 	struct mt_mremap *m = reserve(sizeof(*m));
 	if (!m)
-		return 0;
+		return;
 	fill_header(&m->hdr, MT_REC_MREMAP, pid_tgid);
-	m->old_addr = a.args[0];
-	m->old_len = a.args[1];
-	m->new_len = a.args[2];
-	m->mflags = a.args[3];
-	m->new_addr = ctx->ret;
+	m->old_addr = a->args[0];
+	m->old_len = a->args[1];
+	m->new_len = a->args[2];
+	m->mflags = a->args[3];
+	m->new_addr = ret;
 	bpf_ringbuf_submit(m, 0);
-	return 0;
 }
 
-SEC("tp/syscalls/sys_enter_mprotect")
-int handle_enter_mprotect(struct trace_event_raw_sys_enter *ctx) { return save_args(ctx, 3, 0); }
-
-SEC("tp/syscalls/sys_exit_mprotect")
-int handle_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void emit_mprotect(__u64 pid_tgid, struct syscall_args *a)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_args a;
-	if (!take_args(pid_tgid, &a) || syscall_failed(ctx->ret))
-		return 0;
 	struct mt_mprotect *m = reserve(sizeof(*m));
 	if (!m)
-		return 0;
+		return;
 	fill_header(&m->hdr, MT_REC_MPROTECT, pid_tgid);
-	m->addr = a.args[0];
-	m->len = a.args[1];
-	m->prot = a.args[2];
+	m->addr = a->args[0];
+	m->len = a->args[1];
+	m->prot = a->args[2];
 	bpf_ringbuf_submit(m, 0);
-	return 0;
 }
 
-SEC("tp/syscalls/sys_enter_brk")
-int handle_enter_brk(struct trace_event_raw_sys_enter *ctx)
+static __always_inline void emit_brk(__u64 pid_tgid, long ret, struct syscall_args *a)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	return save_args(ctx, 1, BPF_CORE_READ(task, mm, brk));
-}
-
-SEC("tp/syscalls/sys_exit_brk")
-int handle_exit_brk(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_args a;
-	if (!take_args(pid_tgid, &a))
-		return 0;
-	__u64 new_brk = ctx->ret;
-	if (new_brk == a.aux) /* a query (brk(0)) or a refused request: nothing moved */
-		return 0;
+	__u64 new_brk = ret;
+	if (new_brk == a->aux) /* a query (brk(0)) or a refused request: nothing moved */
+		return;
 	struct mt_brk *b = reserve(sizeof(*b));
 	if (!b)
-		return 0;
+		return;
 	fill_header(&b->hdr, MT_REC_BRK, pid_tgid);
 	struct task_struct *task = bpf_get_current_task_btf();
 	b->start_brk = BPF_CORE_READ(task, mm, start_brk);
-	b->old_brk = a.aux;
+	b->old_brk = a->aux;
 	b->new_brk = new_brk;
 	bpf_ringbuf_submit(b, 0);
+}
+
+static __always_inline void emit_shm(__u64 pid_tgid, __u16 type, long ret, struct syscall_args *a)
+{
+	struct mt_shmat *s = reserve(sizeof(*s));
+	if (!s)
+		return;
+	fill_header(&s->hdr, type, pid_tgid);
+	if (type == MT_REC_SHMAT) {
+		s->addr = ret;
+		s->shmid = (long)a->args[0];
+		/* The segment may be removed before userspace reads this: take its size from the new
+		 * VMA. bpf_find_vma costs about 12 us here, paid once per shmat, never per fault. */
+		__u64 size = 0;
+		bpf_find_vma(bpf_get_current_task_btf(), ret, vma_size_cb, &size, 0);
+		s->size = size;
+	} else {
+		s->addr = a->args[0];
+		s->shmid = -1;
+		s->size = 0;
+	}
+	bpf_ringbuf_submit(s, 0);
+}
+
+/* The kernel faults on the new image's pages (clearing the .bss tail, writing the auxv) before
+ * sched_process_exec fires: tell userspace to hold those faults until the new layout is known. */
+static __always_inline void emit_marker(__u64 pid_tgid, __u16 type)
+{
+	struct mt_header *h = reserve(sizeof(*h));
+	if (!h)
+		return;
+	fill_header(h, type, pid_tgid);
+	bpf_ringbuf_submit(h, 0);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
+{
+	switch (id) {
+	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk: case NR_mremap:
+	case NR_shmat: case NR_shmdt: case NR_execve: case NR_execveat:
+		break;
+	default:
+		return 0;
+	}
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!is_traced(pid_tgid >> 32))
+		return 0;
+	if (id == NR_execve || id == NR_execveat) {
+		emit_marker(pid_tgid, MT_REC_EXEC_BEGIN);
+		return 0;
+	}
+	/* x86_64 syscall arguments: rdi, rsi, rdx, r10, r8, r9. */
+	struct syscall_args a = {};
+	a.args[0] = BPF_CORE_READ(regs, di);
+	a.args[1] = BPF_CORE_READ(regs, si);
+	a.args[2] = BPF_CORE_READ(regs, dx);
+	a.args[3] = BPF_CORE_READ(regs, r10);
+	a.args[4] = BPF_CORE_READ(regs, r8);
+	a.args[5] = BPF_CORE_READ(regs, r9);
+	if (id == NR_brk) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		a.aux = BPF_CORE_READ(task, mm, brk);
+	}
+	__u32 tid = (__u32)pid_tgid;
+	bpf_map_update_elem(&pending, &tid, &a, BPF_ANY);
 	return 0;
 }
 
-SEC("tp/syscalls/sys_enter_shmat")
-int handle_enter_shmat(struct trace_event_raw_sys_enter *ctx) { return save_args(ctx, 3, 0); }
-
-SEC("tp/syscalls/sys_exit_shmat")
-int handle_exit_shmat(struct trace_event_raw_sys_exit *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 {
+	long id = BPF_CORE_READ(regs, orig_ax);
+	switch (id) {
+	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk: case NR_mremap:
+	case NR_shmat: case NR_shmdt: case NR_execve: case NR_execveat:
+		break;
+	default:
+		return 0;
+	}
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!is_traced(pid_tgid >> 32))
+		return 0;
+	if (id == NR_execve || id == NR_execveat) {
+		/* A successful exec does not return here as the old image; a failed one does. */
+		if (syscall_failed(ret))
+			emit_marker(pid_tgid, MT_REC_EXEC_FAILED);
+		return 0;
+	}
+	__u32 tid = (__u32)pid_tgid;
+	struct syscall_args *saved = bpf_map_lookup_elem(&pending, &tid);
+	if (!saved)
+		return 0;
 	struct syscall_args a;
-	if (!take_args(pid_tgid, &a) || syscall_failed(ctx->ret))
+	__builtin_memcpy(&a, saved, sizeof(a));
+	bpf_map_delete_elem(&pending, &tid);
+	if (id != NR_brk && syscall_failed(ret))
 		return 0;
-	struct mt_shmat *s = reserve(sizeof(*s));
-	if (!s)
-		return 0;
-	fill_header(&s->hdr, MT_REC_SHMAT, pid_tgid);
-	s->addr = ctx->ret;
-	s->shmid = (long)a.args[0];
-	s->size = 0; /* userspace asks shmctl(IPC_STAT) */
-	bpf_ringbuf_submit(s, 0);
-	return 0;
-}
-
-SEC("tp/syscalls/sys_enter_shmdt")
-int handle_enter_shmdt(struct trace_event_raw_sys_enter *ctx) { return save_args(ctx, 1, 0); }
-
-SEC("tp/syscalls/sys_exit_shmdt")
-int handle_exit_shmdt(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct syscall_args a;
-	if (!take_args(pid_tgid, &a) || syscall_failed(ctx->ret))
-		return 0;
-	struct mt_shmat *s = reserve(sizeof(*s));
-	if (!s)
-		return 0;
-	fill_header(&s->hdr, MT_REC_SHMDT, pid_tgid);
-	s->addr = a.args[0];
-	s->size = 0;
-	s->shmid = -1;
-	bpf_ringbuf_submit(s, 0);
+	switch (id) {
+	case NR_mmap: emit_mmap(pid_tgid, ret, &a); break;
+	case NR_munmap: emit_range(pid_tgid, MT_REC_MUNMAP, &a); break;
+	case NR_mremap: emit_mremap(pid_tgid, ret, &a); break;
+	case NR_mprotect: emit_mprotect(pid_tgid, &a); break;
+	case NR_brk: emit_brk(pid_tgid, ret, &a); break;
+	case NR_shmat: emit_shm(pid_tgid, MT_REC_SHMAT, ret, &a); break;
+	case NR_shmdt: emit_shm(pid_tgid, MT_REC_SHMDT, ret, &a); break;
+	}
 	return 0;
 }
 
 /* ---- process life ---- */
 
-/* The kernel faults on the new image's pages (clearing the .bss tail, writing the auxv) before
- * sched_process_exec fires: tell userspace to hold those faults until the new layout is known. */
-static __always_inline int exec_marker(__u16 type)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!is_traced(pid_tgid >> 32))
-		return 0;
-	struct mt_header *h = reserve(sizeof(*h));
-	if (!h)
-		return 0;
-	fill_header(h, type, pid_tgid);
-	bpf_ringbuf_submit(h, 0);
-	return 0;
-}
-
-SEC("tp/syscalls/sys_enter_execve")
-int handle_enter_execve(void *ctx) { return exec_marker(MT_REC_EXEC_BEGIN); }
-
-SEC("tp/syscalls/sys_enter_execveat")
-int handle_enter_execveat(void *ctx) { return exec_marker(MT_REC_EXEC_BEGIN); }
-
-static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	if (!syscall_failed(ctx->ret))
-		return 0;
-	return exec_marker(MT_REC_EXEC_FAILED);
-}
-
-SEC("tp/syscalls/sys_exit_execve")
-int handle_exit_execve(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx); }
-
-SEC("tp/syscalls/sys_exit_execveat")
-int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx); }
-
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if ((__u32)(pid_tgid >> 32) == target_tgid)
+		target_execed = true;
 	if (!is_traced(pid_tgid >> 32))
 		return 0;
 	struct mt_exec *e = reserve(sizeof(*e));

@@ -125,6 +125,7 @@ int run_trace(const TraceOptions& o)
     BpfOptions bpf_options;
     bpf_options.target_tgid = target;
     bpf_options.follow_forks = o.follow;
+    bpf_options.wait_for_exec = child != nullptr;
     bpf_options.ringbuf_bytes = o.ringbuf_mib << 20;
     bpf_options.verbose = o.verbose;
     BpfTracer tracer(bpf_options, [&](const void* data, size_t size) { state.handle(data, size); });
@@ -153,15 +154,14 @@ int run_trace(const TraceOptions& o)
     if (target_fd.get() < 0)
         throw std::runtime_error(fmt::format("no process with pid {}", target));
 
+    if (child)
+        child->release();
     std::unique_ptr<LiveTerminal> terminal;
     if (mode == OutputMode::Live)
         terminal = std::make_unique<LiveTerminal>(STDOUT_FILENO, STDIN_FILENO);
     else
         fmt::print(stderr, "memtrace: tracing {} {} ({}){}... Ctrl-C to end\n", child ? "command" : "pid", target,
                    comm, o.follow ? " and its children" : "");
-
-    if (child)
-        child->release();
 
     FileDescriptor epoll(epoll_create1(EPOLL_CLOEXEC));
     auto watch = [&](int fd, uint64_t tag) {
@@ -178,7 +178,7 @@ int run_trace(const TraceOptions& o)
         watch(STDIN_FILENO, kKeys);
 
     std::optional<Report> last_report;
-    LiveTitle title{fmt::format("pid {} ({})", target, comm), "tracing"};
+    LiveTitle title{fmt::format("pid {} ({})", target, comm), ""};
     auto refresh_counters = [&] {
         KernelCounters k = tracer.counters();
         state.set_kernel_counters(k.faults, k.dropped);

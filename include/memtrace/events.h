@@ -12,8 +12,9 @@
 #define MEMTRACE_EVENTS_H
 
 #define MT_COMM_LEN 16
-#define MT_NAME_LEN 64
-#define MT_PATH_LEN 256
+#define MT_PATH_LEN 256      /* exec file name */
+#define MT_FILE_PATH_LEN 512 /* mapped file path, as components (see mt_mmap.path) */
+#define MT_COMPONENT_MAX 256 /* longest path component kept; MT_FILE_PATH_LEN - this is a power of two */
 
 enum mt_record_type {
 	MT_REC_FAULT = 1,    /* a page fault on a user address (user or kernel mode) */
@@ -82,8 +83,16 @@ struct mt_mmap {
 	__u32 prot;
 	__u32 mflags; /* MAP_* flags as passed */
 	__s32 fd;
-	char name[MT_NAME_LEN]; /* the file's last path component, empty for anonymous */
+	__u16 path_len;   /* bytes used in `path` */
+	__u16 path_flags; /* MT_PATH_TRUNCATED: deeper than the walk goes */
+	__u32 pad;
+	/* The file's path read from the dentry tree at mmap time, since the file may be closed,
+	 * unmapped and unlinked before userspace reads the record: NUL-terminated components from
+	 * the file up to the root ("libc.so.6\0x86_64-linux-gnu\0lib\0usr\0"). */
+	char path[MT_FILE_PATH_LEN];
 };
+
+#define MT_PATH_TRUNCATED 1
 
 struct mt_munmap {
 	struct mt_header hdr;

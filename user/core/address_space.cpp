@@ -13,9 +13,9 @@ uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // What a shared-memory mapping is called in the view: the kernel's names are for machines.
-std::string shm_name(const std::string& path)
+std::string shm_name(const Region& r)
 {
-    std::string p = path;
+    std::string p = r.path;
     const std::string deleted = " (deleted)";
     if (p.size() > deleted.size() && p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
         p.resize(p.size() - deleted.size());
@@ -23,8 +23,8 @@ std::string shm_name(const std::string& path)
         return "anonymous";
     if (starts_with(p, "/memfd:"))
         return p.substr(1);
-    if (starts_with(p, "/SYSV"))
-        return "SysV 0x" + p.substr(5);
+    if (starts_with(p, "/SYSV"))  // "/SYSV<key>": keys repeat (IPC_PRIVATE is 0), shmids do not
+        return "SysV " + std::to_string(r.inode);
     return p;
 }
 
@@ -40,6 +40,7 @@ Region region_from_maps(const MapsEntry& e)
     r.exec = e.exec;
     r.shared = e.shared;
     r.offset = e.offset;
+    r.inode = e.inode;
     r.path = e.path;
     if (e.path.empty() || starts_with(e.path, "[anon:"))
         r.kind = e.shared ? RegionKind::Shm : RegionKind::Anon;
@@ -279,7 +280,7 @@ void AddressSpace::classify(Region& r, const Region* previous)
         r.segment = stack_segment_ = segments_.of_kind(SegmentKind::Stack);
         return;
     case RegionKind::Special: r.segment = segments_.of_kind(SegmentKind::Special, r.path); return;
-    case RegionKind::Shm: r.segment = segments_.of_kind(SegmentKind::Shm, shm_name(r.path)); return;
+    case RegionKind::Shm: r.segment = segments_.of_kind(SegmentKind::Shm, shm_name(r)); return;
     case RegionKind::File: {
         auto elf = r.path.empty() || r.path[0] != '/' ? nullptr : source_.elf(r.path);
         std::optional<uint64_t> vaddr;

@@ -24,6 +24,7 @@ struct Region {
     bool thread_stack = false;  // mapped with MAP_STACK, or found holding a thread's stack pointer
     uint32_t tid = 0;           // the thread whose stack it is, when known
     uint64_t offset = 0;        // file offset of `start`
+    uint64_t inode = 0;         // of the file; for SysV shared memory the kernel shows the shmid here
     std::string path;           // file path, or the kernel's name ([vdso], /dev/zero (deleted)...)
 
     // Derived by AddressSpace::classify(): what each address of the region is attributed to.

@@ -12,7 +12,7 @@ namespace {
 // One histogram as a single row: "mmap sizes    4K ▁▃█▂ 1M   12 calls".
 std::string histogram_row(const char* title, const Log2Histogram& h, const char* what, int width)
 {
-    std::string head = fmt::format("{:<17}", title);
+    std::string head = fmt::format("{:<18}", title);
     if (h.empty())
         return head + "-";
     int first = h.first_bucket(), last = h.last_bucket();
@@ -34,8 +34,8 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
     height = std::max(height, 12);
     std::vector<std::string> lines;
     double rate = r.interval_s > 0 ? r.interval_faults / r.interval_s : 0;
-    lines.push_back(fmt::format("memtrace  {}  {:.1f}s  {}   faults {}  {}/s  major {}  dropped {}", title.target,
-                                r.elapsed_s, title.state, with_commas(r.faults),
+    lines.push_back(fmt::format("memtrace {} {:.1f}s{}  faults {} ({}/s) major {} dropped {}", title.target,
+                                r.elapsed_s, title.state.empty() ? "" : " " + title.state, with_commas(r.faults),
                                 with_commas(static_cast<uint64_t>(rate)), with_commas(r.major),
                                 with_commas(r.dropped)));
 

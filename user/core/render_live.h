@@ -11,7 +11,7 @@ namespace memtrace {
 
 struct LiveTitle {
     std::string target;  // "pid 1234 (python3)"
-    std::string state;   // "tracing", "target exited"
+    std::string state;   // empty while tracing; "target exited" after
 };
 
 // Exactly `height` lines, each exactly `width` columns wide.

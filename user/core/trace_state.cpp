@@ -221,7 +221,8 @@ bool TraceState::handle(const void* data, size_t size)
         r.shared = r.read = r.write = true;
         r.start = s.addr;
         r.end = s.addr + (s.size ? s.size : source_.shm_size(s.shmid));
-        r.path = "/SYSV" + std::to_string(s.shmid);
+        r.path = "/SYSV";
+        r.inode = static_cast<uint64_t>(s.shmid);
         get_or_create(hdr.tgid).space.map(std::move(r));
         break;
     }
@@ -284,16 +285,34 @@ void TraceState::on_major(const mt_major& m)
         ++unmatched_major_;
 }
 
+std::string path_from_components(const char* buf, size_t len)
+{
+    std::vector<std::string_view> parts;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = strnlen(buf + i, len - i);
+        if (n)
+            parts.emplace_back(buf + i, n);
+        i += n + 1;
+    }
+    std::string path;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        path += '/';
+        path += *it;
+    }
+    return path;
+}
+
 std::string TraceState::resolve_path(ProcessState& p, const mt_mmap& m)
 {
-    std::string name = fixed_string(m.name, sizeof(m.name));
-    if (name.rfind("memfd:", 0) == 0)
-        return "/" + name + " (deleted)";
+    size_t len = std::min<size_t>(m.path_len, sizeof(m.path));
+    if (len && !(m.path_flags & MT_PATH_TRUNCATED))
+        return path_from_components(m.path, len);
+    // Deeper than the BPF walk goes: the file is usually still mapped, so /proc knows its path.
     uint32_t major = m.dev >> 20, minor = m.dev & 0xfffff;
     uint64_t key = dev_key(major, minor, m.ino);
     auto it = paths_.find(key);
     if (it == paths_.end()) {
-        // The file is still mapped (we are handling its mmap): its path is in /proc/PID/maps.
         try {
             for (const MapsEntry& e : source_.maps(p.pid))
                 if (e.inode)
@@ -302,7 +321,9 @@ std::string TraceState::resolve_path(ProcessState& p, const mt_mmap& m)
         }
         it = paths_.find(key);
     }
-    return it != paths_.end() ? it->second : name;
+    if (it != paths_.end())
+        return it->second;
+    return len ? "..." + path_from_components(m.path, len) : "(unknown file)";
 }
 
 void TraceState::on_mmap(ProcessState& p, const mt_mmap& m)
@@ -317,6 +338,7 @@ void TraceState::on_mmap(ProcessState& p, const mt_mmap& m)
     r.exec = m.prot & PROT_EXEC;
     r.shared = (m.mflags & MAP_SHARED) != 0;
     r.offset = m.pgoff;
+    r.inode = m.ino;
     if (m.mflags & MAP_ANONYMOUS) {
         r.kind = r.shared ? RegionKind::Shm : RegionKind::Anon;
         r.path = r.shared ? "/dev/zero (deleted)" : "";

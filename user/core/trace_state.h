@@ -22,6 +22,9 @@ namespace memtrace {
 // Smallest size a record of `type` may have; 0 for an unknown type.
 size_t record_min_size(uint16_t type);
 
+// "/usr/lib/libc.so.6" from mt_mmap.path's leaf-first components "libc.so.6\0lib\0usr\0".
+std::string path_from_components(const char* buf, size_t len);
+
 struct ProcessState {
     ProcessState(uint32_t pid, SegmentTable& segments, ProcessSource& source) : pid(pid), space(segments, source) {}
     ProcessState(const ProcessState& parent, uint32_t child_pid)

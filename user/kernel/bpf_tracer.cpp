@@ -54,6 +54,7 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
         throw libbpf_error("cannot open the BPF object", errno);
     skel_->rodata->target_tgid = options.target_tgid;
     skel_->rodata->follow_forks = options.follow_forks;
+    skel_->rodata->wait_for_exec = options.wait_for_exec;
     // Wake the consumer when 1/16 of the ring is pending: few wakeups, and plenty of room left
     // while it drains.
     skel_->rodata->wakeup_bytes = options.ringbuf_bytes / 16;

@@ -3,12 +3,12 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
-#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
 
+#include <bpf/btf.h>
 #include <fmt/format.h>
 
 namespace memtrace {
@@ -29,16 +29,6 @@ bool has_tracing_capabilities()
     return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
 }
 
-void ensure_tracefs_or_throw()
-{
-    if (access("/sys/kernel/tracing/events", F_OK) == 0 || access("/sys/kernel/debug/tracing/events", F_OK) == 0)
-        return;
-    if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0)
-        throw std::runtime_error(fmt::format(
-            "tracefs is not mounted and mounting it failed ({}): run 'mount -t tracefs nodev /sys/kernel/tracing'",
-            strerror(errno)));
-}
-
 void preflight_or_throw()
 {
     if (!has_tracing_capabilities())
@@ -47,7 +37,24 @@ void preflight_or_throw()
         throw std::runtime_error(
             "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): memtrace needs a kernel built with "
             "CONFIG_DEBUG_INFO_BTF=y");
-    ensure_tracefs_or_throw();
+    // tp_btf programs attach by BTF name: look the tracepoints up now, for a clear message.
+    btf* vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux)
+        throw std::runtime_error("cannot read the kernel's BTF from /sys/kernel/btf/vmlinux");
+    const char* missing = nullptr;
+    for (const char* tp : {"btf_trace_page_fault_user", "btf_trace_page_fault_kernel", "btf_trace_sys_enter",
+                           "btf_trace_sys_exit", "btf_trace_sched_process_exec"}) {
+        if (btf__find_by_name_kind(vmlinux, tp, BTF_KIND_TYPEDEF) < 0) {
+            missing = tp + 10;  // past "btf_trace_"
+            break;
+        }
+    }
+    btf__free(vmlinux);
+    if (missing)
+        throw std::runtime_error(fmt::format(
+            "this kernel has no '{}' tracepoint, which memtrace attaches to (the page-fault tracepoints exist on "
+            "x86 only)",
+            missing));
 }
 
 }  // namespace memtrace

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""memtrace's benchmark: the cost of tracing a fault storm and a real program, side by side.
+
+Every configuration runs in the same session, ROUNDS times, the order rotated each round; each
+figure is a median, and each ratio is against the untraced median of the same run. The workloads
+time themselves (from a gate that opens once the tracer is attached), so tracer start-up is not
+in the ratios; it is measured separately. Run as root: scripts/bench.sh.
+"""
+import argparse
+import json
+import os
+import pty
+import re
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+MEMTRACE = os.path.join(BUILD, "user", "memtrace")
+STORM = os.path.join(BUILD, "tests", "bench", "fault_storm")
+FLOOR = os.path.join(BUILD, "tests", "bench", "memtrace-floor")
+TIME = "/usr/bin/time"
+PYTHON = "/usr/bin/python3"
+
+
+def wait_for(stream_path, needle, proc, timeout=30.0):
+    """Waits until `needle` appears in the file a tracer writes its stderr to."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(stream_path, errors="replace") as f:
+            if needle in f.read():
+                return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    return False
+
+
+class Tracer:
+    """How to start one tracer against a pid, how to know it is attached, how to read its results."""
+
+    def __init__(self, name, argv, ready, stop_signal=None, pty_stdout=False, collect=None):
+        self.name, self.argv, self.ready = name, argv, ready
+        self.stop_signal, self.pty_stdout, self.collect = stop_signal, pty_stdout, collect
+
+
+def memtrace_summary(out, err):
+    """(memtrace's fault count, the kernel's, dropped) from a memtrace run's summary."""
+    for line in out.splitlines()[::-1]:
+        if line.startswith("{") and '"summary"' in line:
+            s = json.loads(line)
+            p = s["processes"][0]
+            return p["faults"], p["kernel_faults"], s["dropped"]
+    text = out + err
+    m = re.search(r"exited: ([\d,]+) faults; kernel counted ([\d,]+)", text)
+    d = re.search(r"([\d,]+) records dropped", text)
+    if not m:
+        return None
+    num = lambda s: int(s.replace(",", ""))
+    return num(m.group(1)), num(m.group(2)), num(d.group(1)) if d else None
+
+
+def tracers(tmp):
+    pt_out = os.path.join(tmp, "perf-trace.txt")
+    return {
+        "untraced": None,
+        "memtrace live (pty)": Tracer("memtrace live", [MEMTRACE, "-p", "{pid}"], ready=None, pty_stdout=True,
+                                      collect=memtrace_summary),
+        "memtrace text": Tracer("memtrace text", [MEMTRACE, "--text", "-p", "{pid}"], ready="memtrace: tracing",
+                                collect=memtrace_summary),
+        "memtrace --events": Tracer("memtrace --events", [MEMTRACE, "--events", "-p", "{pid}"],
+                                    ready="memtrace: tracing", collect=memtrace_summary),
+        "memtrace --json": Tracer("memtrace --json", [MEMTRACE, "--json", "-p", "{pid}"], ready="memtrace: tracing",
+                                  collect=memtrace_summary),
+        "perf trace -F all": Tracer("perf trace", ["perf", "trace", "-F", "all", "--no-syscalls", "-o", pt_out,
+                                                   "-p", "{pid}"], ready=None, stop_signal=signal.SIGINT),
+        "bpftrace count": Tracer("bpftrace", ["bpftrace", "-e",
+                                              "tracepoint:exceptions:page_fault_user /pid == {pid}/ { @ = count(); }"],
+                                 ready="Attaching", stop_signal=signal.SIGINT),
+        "floor: tp_btf counter": Tracer("floor count", [FLOOR, "count", "{pid}"], ready="attached"),
+        "floor: tp_btf + ringbuf record": Tracer("floor stream", [FLOOR, "stream", "{pid}"], ready="attached"),
+    }
+
+
+def run_once(workload_argv, tracer, tmp, parse_seconds):
+    """Runs the gated workload under `tracer`; returns (seconds, extra dict)."""
+    wl = subprocess.Popen(workload_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    extra = {}
+    tp = None
+    err_path = os.path.join(tmp, "tracer.err")
+    out_path = os.path.join(tmp, "tracer.out")
+    master = None
+    t_start = time.monotonic()
+    if tracer:
+        argv = [a.replace("{pid}", str(wl.pid)) for a in tracer.argv]
+        if tracer.name.startswith("memtrace"):
+            argv = [TIME, "-f", "TIME %e %U %S %M", "-o", os.path.join(tmp, "time.txt")] + argv
+        with open(err_path, "w") as err, open(out_path, "w") as out:
+            if tracer.pty_stdout:
+                master, slave = pty.openpty()
+                os.system(f"stty -F {os.ttyname(slave)} cols 120 rows 40 2>/dev/null")
+                tp = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=err)
+                os.close(slave)
+            else:
+                tp = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        if tracer.ready:
+            if not wait_for(err_path, tracer.ready, tp):
+                raise RuntimeError(f"{tracer.name} did not attach: {open(err_path).read()}")
+        elif tracer.pty_stdout:
+            # The live view draws its first frame once attached.
+            buf = b""
+            deadline = time.monotonic() + 30
+            while b"memtrace pid" not in buf and time.monotonic() < deadline:
+                r, _, _ = select.select([master], [], [], 0.1)
+                if r:
+                    buf += os.read(master, 65536)
+        else:
+            time.sleep(2.0)  # perf trace prints nothing when ready
+        extra["attach_s"] = time.monotonic() - t_start
+    out, err = wl.communicate(b"g", timeout=600)
+    seconds, faults = parse_seconds(out.decode())
+    extra["kernel_faults"] = faults
+    if tp:
+        if tracer.stop_signal:
+            tp.send_signal(tracer.stop_signal)
+        if master is not None:
+            # Keep the pty drained so the live view never blocks on a full terminal.
+            while tp.poll() is None:
+                r, _, _ = select.select([master], [], [], 0.1)
+                if r:
+                    try:
+                        os.read(master, 65536)
+                    except OSError:
+                        break
+            os.close(master)
+        tp.wait(timeout=120)
+        if tracer.collect:
+            summary = tracer.collect(open(out_path, errors="replace").read(), open(err_path, errors="replace").read())
+            if summary:
+                extra["tracer_faults"], extra["kernel_count"], extra["dropped"] = summary
+        tf = os.path.join(tmp, "time.txt")
+        if os.path.exists(tf):
+            m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", open(tf).read())
+            if m:
+                extra["cpu_s"] = float(m.group(2)) + float(m.group(3))
+                extra["max_rss_kb"] = int(m.group(4))
+            os.unlink(tf)
+    return seconds, extra
+
+
+def parse_storm(out):
+    m = re.search(r"seconds ([\d.]+) faults (\d+)", out)
+    return float(m.group(1)), int(m.group(2))
+
+
+PY_SNIPPET = (
+    "import sys,time\n"
+    "sys.stdin.read(1)\n"
+    "t=time.perf_counter()\n"
+    "for i in range(4):\n"
+    "    x=[0]*10_000_000\n"
+    "    y=[str(j) for j in range(300_000)]\n"
+    "    del x, y\n"
+    "import resource\n"
+    "r=resource.getrusage(resource.RUSAGE_SELF)\n"
+    "print('seconds %.6f faults %d' % (time.perf_counter()-t, r.ru_minflt+r.ru_majflt))\n"
+)
+
+
+def parse_python(out):
+    m = re.search(r"seconds ([\d.]+) faults (\d+)", out)
+    return float(m.group(1)), int(m.group(2))
+
+
+def bench(title, workload_argv, parse, names, rounds, tmp, report):
+    ts = tracers(tmp)
+    results = {n: [] for n in names}
+    extras = {n: [] for n in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for n in order:
+            secs, extra = run_once(workload_argv, ts[n], tmp, parse)
+            results[n].append(secs)
+            extras[n].append(extra)
+            print(f"  [{title}] round {r + 1}/{rounds} {n:32s} {secs:8.3f} s", file=sys.stderr, flush=True)
+    base = statistics.median(results["untraced"])
+    rows = []
+    for n in names:
+        med = statistics.median(results[n])
+        ex = extras[n]
+        row = {"config": n, "median_s": med, "ratio": med / base, "runs": results[n]}
+        faults = statistics.median(e["kernel_faults"] for e in ex)
+        row["workload_faults"] = faults
+        if any("cpu_s" in e for e in ex):
+            row["cpu_s_per_million_faults"] = statistics.median(e["cpu_s"] / (e["kernel_faults"] / 1e6) for e in ex)
+            row["max_rss_mb"] = max(e["max_rss_kb"] for e in ex) / 1024
+        if any("attach_s" in e for e in ex):
+            row["attach_s"] = statistics.median(e["attach_s"] for e in ex)
+        if any("tracer_faults" in e for e in ex):
+            row["lost"] = max(e["kernel_count"] - e["tracer_faults"] for e in ex if "tracer_faults" in e)
+            row["dropped"] = max((e.get("dropped") or 0) for e in ex)
+        rows.append(row)
+    report[title] = rows
+    return rows
+
+
+def print_table(title, rows):
+    print(f"\n### {title}\n")
+    print("| configuration | median s | vs untraced | memtrace CPU s / 1M faults | peak RSS MB | lost (kernel - memtrace) | dropped |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        cpu = f"{r['cpu_s_per_million_faults']:.3f}" if "cpu_s_per_million_faults" in r else ""
+        rss = f"{r['max_rss_mb']:.1f}" if "max_rss_mb" in r else ""
+        lost = str(r["lost"]) if "lost" in r else ""
+        dropped = str(r["dropped"]) if "dropped" in r else ""
+        print(f"| {r['config']} | {r['median_s']:.3f} | {r['ratio']:.2f}x | {cpu} | {rss} | {lost} | {dropped} |")
+
+
+def attach_latency(rounds, tmp):
+    """Seconds from starting memtrace -p to its 'tracing' line, against an idle process."""
+    times = []
+    for _ in range(rounds):
+        sleeper = subprocess.Popen(["sleep", "60"])
+        err_path = os.path.join(tmp, "attach.err")
+        t0 = time.monotonic()
+        with open(err_path, "w") as err:
+            p = subprocess.Popen([MEMTRACE, "--text", "-p", str(sleeper.pid)], stdout=subprocess.DEVNULL, stderr=err)
+        wait_for(err_path, "memtrace: tracing", p)
+        times.append(time.monotonic() - t0)
+        p.send_signal(signal.SIGINT)
+        p.wait()
+        sleeper.kill()
+        sleeper.wait()
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--storm-rounds", type=int, default=48, help="64 MiB map/touch/unmap cycles per run")
+    ap.add_argument("--quick", action="store_true", help="memtrace modes and the floor only")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (it loads BPF)")
+    names = ["untraced", "memtrace live (pty)", "memtrace text", "memtrace --events", "memtrace --json",
+             "floor: tp_btf counter", "floor: tp_btf + ringbuf record"]
+    if not args.quick:
+        names += ["bpftrace count", "perf trace -F all"]
+    report = {}
+    with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
+        storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
+        rows = bench("fault storm (64 MiB x %d, THP off)" % args.storm_rounds, storm, parse_storm, names,
+                     args.rounds, tmp, report)
+        many = [STORM, "--wait", "--rounds", str(args.storm_rounds), "--mappings", "10000"]
+        many_names = ["untraced", "memtrace text", "memtrace --events"]
+        bench("fault storm with 10,000 live mappings", many, parse_storm, many_names, args.rounds, tmp, report)
+        py = [PYTHON, "-c", PY_SNIPPET]
+        py_names = ["untraced", "memtrace text", "memtrace --events", "memtrace --json"]
+        if not args.quick:
+            py_names += ["bpftrace count", "perf trace -F all"]
+        bench("python3: 4 x ([0]*10M + 300k strings)", py, parse_python, py_names, args.rounds, tmp, report)
+        report["attach_s"] = attach_latency(args.rounds, tmp)
+    print(f"# memtrace benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
+          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
+    for title, rows in report.items():
+        if isinstance(rows, list):
+            print_table(title, rows)
+    print(f"\nmemtrace start to attached (memtrace -p against an idle process): {report['attach_s']:.3f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

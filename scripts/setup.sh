@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's archive, whatever memtrace needs to build, test and benchmark and is
+# not there yet. Run as root. Safe to run again: it installs nothing that is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config            # C++ toolchain
+  clang llvm                                  # clang -target bpf for the BPF object
+  libbpf-dev bpftool                          # libbpf 1.1, bpftool gen skeleton
+  libelf-dev libdw-dev zlib1g-dev             # ELF sections (libelf)
+  libfmt-dev libcli11-dev nlohmann-json3-dev  # formatting, options, JSON output
+  libgtest-dev                                # tests
+  util-linux                                  # setpriv for the non-root test
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing packages: ${missing[*]}; run this as root (sudo $0)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

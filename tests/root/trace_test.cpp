@@ -1,0 +1,370 @@
+// Root tests: memtrace against workloads whose faults are known page by page.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "subprocess.h"
+
+namespace {
+
+const std::string kMemtrace = MEMTRACE_BIN;
+const std::string kWorkload = SEGMENT_WORKLOAD_BIN;
+
+struct Event {
+    std::string kind;  // "fault", "major", "mprotect", ...
+    uint64_t addr = 0;
+    uint32_t pid = 0, tid = 0;
+    std::string access, mode, segment;
+};
+
+uint64_t hex(const std::string& s) { return std::stoull(s, nullptr, 16); }
+
+// Parses memtrace --events output (see EventPrinter): TIME COMM/PID/TID EVENT DETAILS...
+std::vector<Event> parse_events(const std::string& text)
+{
+    std::vector<Event> events;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream words(line);
+        std::vector<std::string> w;
+        for (std::string s; words >> s;)
+            w.push_back(s);
+        if (w.size() < 4 || w[0] == "TIME(s)")
+            continue;
+        Event e;
+        e.kind = w[2];
+        size_t slash2 = w[1].rfind('/'), slash1 = w[1].rfind('/', slash2 - 1);
+        e.pid = std::stoul(w[1].substr(slash1 + 1, slash2 - slash1 - 1));
+        e.tid = std::stoul(w[1].substr(slash2 + 1));
+        if (e.kind == "fault" && w.size() >= 7) {
+            e.addr = hex(w[3]);
+            e.access = w[4];
+            e.mode = w[5];
+            for (size_t i = 6; i + 1 < w.size(); ++i)
+                e.segment += (e.segment.empty() ? "" : " ") + w[i];
+        } else if (e.kind == "major" || e.kind == "mprotect") {
+            e.addr = hex(w[3].substr(0, w[3].find('-')));
+        }
+        events.push_back(std::move(e));
+    }
+    return events;
+}
+
+struct Phase {
+    std::string name, segment, mode;
+    uint64_t start, end, pages;
+    long kernel_faults;
+};
+
+struct WorkloadReport {
+    uint32_t pid;
+    uint64_t marker;
+    std::vector<Phase> phases;
+};
+
+WorkloadReport read_workload_report(const std::string& path)
+{
+    auto j = nlohmann::json::parse(read_file(path));
+    WorkloadReport r{j["pid"], j["marker"], {}};
+    for (const auto& p : j["phases"])
+        r.phases.push_back({p["name"], p["segment"], p["mode"], p["start"], p["end"], p["pages"], p["kernel_faults"]});
+    return r;
+}
+
+class RootTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        std::string why;
+        if (!bpf_tests_can_run(why)) {
+            const char* ci = std::getenv("CI");
+            if (ci && std::string(ci) == "true")
+                FAIL() << "BPF test cannot run in CI: " << why;
+            GTEST_SKIP() << why;
+        }
+        char tmpl[] = "/tmp/memtrace-root-XXXXXX";
+        dir_ = mkdtemp(tmpl);
+    }
+    void TearDown() override
+    {
+        if (!dir_.empty())
+            std::system(fmt::format("rm -rf '{}'", dir_).c_str());
+    }
+    std::string path(const std::string& name) const { return dir_ + "/" + name; }
+    std::string dir_;
+};
+
+// Checks every phase of the workload against memtrace's events, window by window.
+void expect_phases_match(const std::vector<Event>& events, const WorkloadReport& w)
+{
+    // Window k holds the events between the k-th and (k+1)-th marker mprotect of the workload.
+    std::vector<std::vector<const Event*>> windows;
+    bool open = false;
+    for (const Event& e : events) {
+        if (e.pid != w.pid)
+            continue;
+        if (e.kind == "mprotect" && e.addr == w.marker) {
+            windows.emplace_back();
+            open = true;
+            continue;
+        }
+        if (open)
+            windows.back().push_back(&e);
+    }
+    ASSERT_EQ(windows.size(), w.phases.size() + 1) << "one window per phase, plus the tail";
+    for (size_t k = 0; k < w.phases.size(); ++k) {
+        const Phase& p = w.phases[k];
+        SCOPED_TRACE("phase " + p.name);
+        uint64_t in_range = 0, majors = 0;
+        std::map<std::string, uint64_t> labels;
+        for (const Event* e : windows[k]) {
+            if (e->addr < p.start || e->addr >= p.end)
+                continue;
+            if (e->kind == "major") {
+                ++majors;
+                continue;
+            }
+            if (e->kind != "fault")
+                continue;
+            ++in_range;
+            ++labels[e->segment];
+            EXPECT_EQ(e->mode, p.mode) << "fault at 0x" << std::hex << e->addr;
+        }
+        EXPECT_EQ(in_range, static_cast<uint64_t>(p.kernel_faults))
+            << "memtrace vs the kernel's count for the phase; faults on its pages anywhere in the trace:"
+            << [&] {
+                   std::string where;
+                   for (const Event& e : events)
+                       if (e.kind == "fault" && e.addr >= p.start && e.addr < p.end)
+                           where += fmt::format(" {:x}", e.addr);
+                   return where;
+               }();
+        if (p.name == "rodata") {
+            // Read faults on cached file pages map up to 16 pages at once (fault-around).
+            EXPECT_GE(in_range, 1u);
+            EXPECT_LE(in_range, p.pages);
+        } else {
+            EXPECT_EQ(in_range, p.pages) << "one fault per page touched";
+        }
+        ASSERT_EQ(labels.size(), 1u) << "every fault of the phase in one segment";
+        EXPECT_EQ(labels.begin()->first, p.segment);
+        if (p.name == "file")
+            EXPECT_GE(majors, 1u) << "the page cache was dropped: reading the file is a major fault";
+    }
+}
+
+std::smatch summary_line(const std::string& text, std::smatch& m)
+{
+    static const std::regex re(R"(pid (\d+) \(([^)]*)\) exited: ([\d,]+) faults; kernel counted ([\d,]+))");
+    std::regex_search(text, m, re);
+    return m;
+}
+
+uint64_t plain(const std::string& with_commas)
+{
+    std::string s;
+    for (char c : with_commas)
+        if (c != ',')
+            s += c;
+    return std::stoull(s);
+}
+
+TEST_F(RootTest, LaunchedCommandFaultsMatchEveryKnownPage)
+{
+    RunResult r = run({kMemtrace, "--events", "--", kWorkload, path("w.json")}, 120);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    WorkloadReport w = read_workload_report(path("w.json"));
+    std::vector<Event> events = parse_events(r.out);
+    expect_phases_match(events, w);
+    for (const Event& e : events)
+        EXPECT_NE(e.segment, "unmapped") << "fault at 0x" << std::hex << e.addr;
+
+    // The process total equals the kernel's minflt+majflt from exec to exit.
+    std::smatch m;
+    ASSERT_FALSE(summary_line(r.err, m).empty()) << r.err;
+    EXPECT_EQ(std::stoul(m[1]), w.pid);
+    EXPECT_EQ(plain(m[3]), plain(m[4])) << r.err;
+    EXPECT_NE(r.err.find(" 0 records dropped"), std::string::npos) << r.err;
+}
+
+TEST_F(RootTest, JsonSummaryTotalsEqualTheKernelsCount)
+{
+    RunResult r = run({kMemtrace, "--json", "-i", "0.2", "--", kWorkload, path("w.json")}, 120);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::istringstream lines(r.out);
+    std::vector<nlohmann::json> objects;
+    for (std::string line; std::getline(lines, line);)
+        objects.push_back(nlohmann::json::parse(line));
+    ASSERT_FALSE(objects.empty());
+    const auto& summary = objects.back();
+    EXPECT_EQ(summary["type"], "summary");
+    for (size_t i = 0; i + 1 < objects.size(); ++i)
+        EXPECT_EQ(objects[i]["type"], "interval");
+    EXPECT_EQ(summary["dropped"], 0);
+    EXPECT_EQ(summary["malformed"], 0);
+    ASSERT_EQ(summary["processes"].size(), 1u);
+    const auto& proc = summary["processes"][0];
+    EXPECT_EQ(proc["faults"], proc["kernel_faults"]);
+    EXPECT_EQ(proc["kernel_baseline"], "exec");
+    EXPECT_EQ(summary["faults"], proc["faults"]) << "a launched command counts from its exec";
+    EXPECT_EQ(summary["kernel_counted_faults"], summary["faults"]) << "the in-kernel counter agrees";
+    WorkloadReport w = read_workload_report(path("w.json"));
+    std::map<std::string, uint64_t> by_segment;
+    for (const auto& s : summary["segments"])
+        by_segment[s["segment"]] = s["faults"];
+    for (const Phase& p : w.phases)
+        EXPECT_GE(by_segment[p.segment], static_cast<uint64_t>(p.kernel_faults)) << p.segment;
+    EXPECT_EQ(by_segment.count("unmapped"), 0u);
+    EXPECT_GE(summary["heap"]["brk_calls"].get<uint64_t>(), 1u);
+}
+
+TEST_F(RootTest, AttachToRunningProcessByPid)
+{
+    int gate[2];
+    ASSERT_EQ(pipe(gate), 0);
+    Background workload({kWorkload, path("w.json"), "--wait-fd", std::to_string(gate[0])}, path("wl.out"),
+                        path("wl.err"), gate[0]);
+    close(gate[0]);
+    Background tracer({kMemtrace, "--events", "-p", std::to_string(workload.pid())}, path("mt.out"), path("mt.err"));
+    ASSERT_TRUE(wait_for_text(path("mt.err"), "tracing pid")) << read_file(path("mt.err"));
+    ASSERT_EQ(write(gate[1], "g", 1), 1);
+    close(gate[1]);
+    EXPECT_EQ(workload.wait(60), 0) << read_file(path("wl.err"));
+    ASSERT_EQ(tracer.wait(60), 0) << read_file(path("mt.err"));
+    WorkloadReport w = read_workload_report(path("w.json"));
+    expect_phases_match(parse_events(read_file(path("mt.out"))), w);
+    std::smatch m;
+    std::string err = read_file(path("mt.err"));
+    ASSERT_FALSE(summary_line(err, m).empty()) << err;
+    EXPECT_NE(err.find("since attach"), std::string::npos) << err;
+}
+
+TEST_F(RootTest, FollowsForkedChildren)
+{
+    RunResult r = run({kMemtrace, "-f", "--json", "--", "/bin/sh", "-c",
+                       fmt::format("/bin/true; {} {}; /bin/true", kWorkload, path("w.json"))},
+                      120);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string last = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
+    auto summary = nlohmann::json::parse(last);
+    WorkloadReport w = read_workload_report(path("w.json"));
+    bool found = false;
+    for (const auto& p : summary["processes"]) {
+        if (p["pid"] == w.pid) {
+            found = true;
+            EXPECT_EQ(p["faults"], p["kernel_faults"]);
+            EXPECT_EQ(p["alive"], false);
+        }
+    }
+    EXPECT_TRUE(found) << "the forked workload is traced: " << last;
+    EXPECT_GE(summary["processes"].size(), 4u) << "sh and its three children";
+}
+
+bool bpf_programs_loaded()
+{
+    RunResult r = run({"bpftool", "prog", "show"});
+    return r.out.find("handle_fault_us") != std::string::npos;
+}
+
+// The kernel frees programs after their last descriptor closes, a little after memtrace exits.
+bool bpf_programs_unloaded_soon()
+{
+    for (int i = 0; i < 50; ++i) {
+        if (!bpf_programs_loaded())
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+void signal_ends_cleanly(const std::string& dir, int sig)
+{
+    ASSERT_TRUE(bpf_programs_unloaded_soon()) << "another memtrace is running";
+    Background sleeper({"sleep", "30"}, dir + "/sleep.out", dir + "/sleep.err");
+    Background tracer({kMemtrace, "--text", "-p", std::to_string(sleeper.pid())}, dir + "/mt.out", dir + "/mt.err");
+    ASSERT_TRUE(wait_for_text(dir + "/mt.err", "tracing pid")) << read_file(dir + "/mt.err");
+    EXPECT_TRUE(bpf_programs_loaded());
+    kill(tracer.pid(), sig);
+    int code = tracer.wait(20);
+    if (sig == SIGKILL) {
+        EXPECT_EQ(code, -1);
+    } else {
+        EXPECT_EQ(code, 0) << read_file(dir + "/mt.err");
+        EXPECT_NE(read_file(dir + "/mt.out").find("Summary"), std::string::npos);
+    }
+    EXPECT_TRUE(bpf_programs_unloaded_soon());
+    EXPECT_EQ(kill(sleeper.pid(), 0), 0) << "the target runs on";
+}
+
+TEST_F(RootTest, SigtermLeavesNothingAttached) { signal_ends_cleanly(dir_, SIGTERM); }
+TEST_F(RootTest, SigintLeavesNothingAttached) { signal_ends_cleanly(dir_, SIGINT); }
+TEST_F(RootTest, SigkillLeavesNothingAttached) { signal_ends_cleanly(dir_, SIGKILL); }
+
+TEST_F(RootTest, DurationEndsTheTrace)
+{
+    Background sleeper({"sleep", "30"}, path("s.out"), path("s.err"));
+    RunResult r = run({kMemtrace, "--text", "-d", "0.5", "-p", std::to_string(sleeper.pid())}, 20);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("duration elapsed"), std::string::npos) << r.out;
+}
+
+// Bad input: one line on stderr, a non-zero exit, nothing left behind.
+void expect_one_line_error(const RunResult& r, int code, const std::string& text)
+{
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("memtrace: ", 0), 0u) << r.err;
+}
+
+TEST_F(RootTest, DeadPidIsAClearError)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, nullptr, 0);
+    expect_one_line_error(run({kMemtrace, "-p", std::to_string(pid)}), 1, "no process with pid");
+}
+
+TEST_F(RootTest, MissingCommandIsAClearError)
+{
+    expect_one_line_error(run({kMemtrace, "--text", "--", "/nonexistent/program"}), 1, "cannot run /nonexistent/program");
+    EXPECT_TRUE(bpf_programs_unloaded_soon());
+}
+
+TEST_F(RootTest, BadOptionsAreClearErrors)
+{
+    expect_one_line_error(run({kMemtrace, "--bogus"}), 2, "--bogus");
+    expect_one_line_error(run({kMemtrace}), 1, "nothing to trace");
+    expect_one_line_error(run({kMemtrace, "-p", "1", "--", "true"}), 1, "not both");
+    expect_one_line_error(run({kMemtrace, "-i", "0", "-p", "1"}), 2, "interval");
+    expect_one_line_error(run({kMemtrace, "maps", "-p", "999999999"}), 1, "no process with pid");
+}
+
+TEST_F(RootTest, NonRootIsAClearError)
+{
+    RunResult r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kMemtrace, "-p", "1"});
+    expect_one_line_error(r, 1, "needs root");
+}
+
+TEST_F(RootTest, MapsShowsSectionsOfTheExecutable)
+{
+    RunResult r = run({kMemtrace, "maps", "-p", std::to_string(getpid())});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* seg : {"memtrace_root_tests .text", "memtrace_root_tests .rodata", "memtrace_root_tests .data",
+                            "memtrace_root_tests .bss", "libc.so.6 .text", "stack", "[vdso]"})
+        EXPECT_NE(r.out.find(seg), std::string::npos) << seg << "\n" << r.out;
+}
+
+}  // namespace
