@@ -74,7 +74,7 @@ void setup_trace_options(CLI::App& app, TraceOptions& o)
     app.add_flag("--text", o.text, "Plain-text snapshots even when stdout is a terminal");
     app.add_option("--command-output", o.command_output,
                    "File for the command's stdout/stderr (default: /dev/null in the live view, else inherited)");
-    app.add_option("--ringbuf-mib", o.ringbuf_mib, "Ring buffer size in MiB, a power of two (default 16)")
+    app.add_option("--ringbuf-mib", o.ringbuf_mib, "Ring buffer size in MiB, a power of two (default 8)")
         ->check(CLI::Range(1u, 1024u));
     app.add_flag("-v,--verbose", o.verbose, "Show libbpf's log");
     app.add_option("command", o.command, "Command to start and trace from its first instruction (after --)");

@@ -20,7 +20,7 @@ struct TraceOptions {
     bool events = false;
     bool text = false;  // plain text even on a terminal
     std::string command_output;
-    unsigned ringbuf_mib = 16;
+    unsigned ringbuf_mib = 8;
     bool verbose = false;
 };
 

@@ -43,7 +43,8 @@ nlohmann::json report_to_json(const Report& r)
     j["segments"] = segments;
     nlohmann::json processes = nlohmann::json::array();
     for (const ProcessRow& p : r.processes) {
-        nlohmann::json row = {{"pid", p.pid}, {"comm", p.comm}, {"alive", p.alive}, {"faults", p.faults}};
+        nlohmann::json row = {{"pid", p.pid}, {"comm", p.comm}, {"alive", p.alive}, {"faults", p.faults},
+                              {"untraced_faults", p.untraced_faults}};
         row["kernel_faults"] = p.kernel_known ? nlohmann::json(p.kernel_faults) : nlohmann::json(nullptr);
         row["kernel_baseline"] = p.kernel_exact ? "exec" : "attach";
         processes.push_back(row);

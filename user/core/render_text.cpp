@@ -34,11 +34,17 @@ void render_process_lines(std::ostream& out, const Report& r)
 {
     for (const ProcessRow& p : r.processes) {
         std::string kernel = "kernel count unknown (process still running at the end)";
-        if (p.kernel_known)
-            kernel = fmt::format("kernel counted {} (minflt+majflt {}){}", with_commas(p.kernel_faults),
-                                 p.kernel_exact ? "since exec" : "since attach, read from /proc",
-                                 p.kernel_faults == p.faults ? "" : fmt::format(", difference {:+}",
-                                     static_cast<int64_t>(p.faults) - static_cast<int64_t>(p.kernel_faults)));
+        if (p.kernel_known) {
+            int64_t difference = static_cast<int64_t>(p.faults + p.untraced_faults) -
+                                 static_cast<int64_t>(p.kernel_faults);
+            kernel = fmt::format("kernel counted {} (minflt+majflt {})", with_commas(p.kernel_faults),
+                                 p.kernel_exact ? "since exec" : "since attach, read from /proc");
+            if (p.untraced_faults)
+                kernel += fmt::format(", of which {} in exec without a tracepoint (get_user_pages)",
+                                      with_commas(p.untraced_faults));
+            if (difference)
+                kernel += fmt::format(", difference {:+}", difference);
+        }
         if (!r.final)
             kernel.clear();
         fmt::print(out, "pid {} ({}){}: {} faults{}{}\n", p.pid, p.comm, p.alive ? "" : " exited",

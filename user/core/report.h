@@ -24,6 +24,7 @@ struct ProcessRow {
     std::string comm;
     bool alive = true;
     uint64_t faults = 0;  // memtrace's count since the kernel baseline below
+    uint64_t untraced_faults = 0;  // counted by the kernel inside exec, without a tracepoint
     // The kernel's own minflt+majflt over the same span, when both ends are known.
     bool kernel_known = false;
     bool kernel_exact = false;  // baseline taken at exec by the BPF program (not read from /proc)

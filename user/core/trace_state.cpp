@@ -365,17 +365,24 @@ void TraceState::on_exec(const mt_exec& e)
     } catch (const std::runtime_error&) {
     }
     p.space.load_snapshot(maps, e.start_brk, stack_limit_);
-    // The BPF program read the kernel's counters at exec: from here the comparison is exact.
-    p.baseline_known = true;
-    p.baseline_exact = true;
-    p.baseline_faults = e.minflt + e.majflt;
-    p.faults = 0;
     p.exec_pending = false;
-    // Faults the kernel took while building the new image: attributed to it, and already in the
-    // baseline. A launched command's start counts from here, so those are left out for it.
+    // The kernel's counters survive exec, so the comparison window opens once: at the launched
+    // command's first exec (read by the BPF program, exact) or at attach. Faults the kernel took
+    // while building the new image belong to it; at the first exec they are already in the baseline.
+    bool opens_window = !p.baseline_known;
+    uint64_t kernel_now = e.minflt + e.majflt;
+    uint64_t seen = p.baseline_faults + p.faults + p.untraced_faults + p.held_faults.size();
+    if (!opens_window && kernel_now > seen)
+        p.untraced_faults += kernel_now - seen;
+    if (opens_window) {
+        p.baseline_known = true;
+        p.baseline_exact = true;
+        p.baseline_faults = e.minflt + e.majflt;
+        p.faults = 0;
+    }
     if (!p.wait_for_exec)
         for (const mt_fault& f : p.held_faults)
-            on_fault(f, false);
+            on_fault(f, !opens_window);
     p.held_faults.clear();
     p.wait_for_exec = false;
 }
@@ -391,6 +398,9 @@ void TraceState::on_fork(const mt_fork& f)
     if (!parent || find(f.child_tgid))
         return;
     auto child = std::make_unique<ProcessState>(*parent, f.child_tgid);
+    // A new process starts with zero faults on the kernel's books, and the FORK record comes
+    // before any of its faults: the comparison is exact from here.
+    child->baseline_known = child->baseline_exact = true;
     last_process_ = nullptr;
     processes_.emplace(f.child_tgid, std::move(child));
 }
@@ -450,6 +460,7 @@ Report TraceState::report(double elapsed_s, double interval_s, bool final)
         row.comm = p.comm;
         row.alive = p.alive;
         row.faults = p.faults;
+        row.untraced_faults = p.untraced_faults;
         row.kernel_known = p.baseline_known && p.final_known;
         row.kernel_exact = p.baseline_exact;
         if (row.kernel_known)

@@ -37,6 +37,9 @@ struct ProcessState {
     AddressSpace space;
     bool alive = true;
     uint64_t faults = 0;  // since the kernel baseline
+    // Faults the kernel counted that raised no tracepoint: get_user_pages copying the arguments
+    // into the new stack during a later exec (measured at each exec from the kernel's counters).
+    uint64_t untraced_faults = 0;
     bool baseline_known = false, baseline_exact = false, final_known = false;
     uint64_t baseline_faults = 0, final_faults = 0;
     // A launched command: its faults count from its exec on (before it, it is memtrace's fork).

@@ -60,8 +60,14 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
     skel_->rodata->wakeup_bytes = options.ringbuf_bytes / 16;
     if (int err = bpf_map__set_max_entries(skel_->maps.events, options.ringbuf_bytes))
         throw libbpf_error("cannot size the ring buffer", err);
-    if (int err = memtrace_bpf__load(skel_.get()))
+    if (int err = memtrace_bpf__load(skel_.get())) {
+        // libbpf finds tp_btf targets by name in the kernel's BTF: ESRCH means one is missing.
+        if (err == -ESRCH)
+            throw std::runtime_error(
+                "this kernel lacks a tracepoint memtrace attaches to (exceptions:page_fault_user and "
+                "page_fault_kernel exist on x86 only; also sys_enter/sys_exit, sched_process_*)");
         throw libbpf_error("cannot load the BPF programs", err);
+    }
     if (options.follow_forks) {
         __u8 one = 1;
         bpf_map__update_elem(skel_->maps.traced, &options.target_tgid, sizeof(options.target_tgid), &one,

@@ -18,7 +18,7 @@ struct BpfOptions {
     uint32_t target_tgid = 0;
     bool follow_forks = false;
     bool wait_for_exec = false;  // the target is a launched command held before its exec
-    uint32_t ringbuf_bytes = 16 << 20;  // power of two
+    uint32_t ringbuf_bytes = 8 << 20;  // power of two
     bool verbose = false;               // show libbpf's own log
 };
 

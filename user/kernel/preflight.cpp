@@ -8,7 +8,6 @@
 
 #include <linux/capability.h>
 
-#include <bpf/btf.h>
 #include <fmt/format.h>
 
 namespace memtrace {
@@ -37,24 +36,6 @@ void preflight_or_throw()
         throw std::runtime_error(
             "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): memtrace needs a kernel built with "
             "CONFIG_DEBUG_INFO_BTF=y");
-    // tp_btf programs attach by BTF name: look the tracepoints up now, for a clear message.
-    btf* vmlinux = btf__load_vmlinux_btf();
-    if (!vmlinux)
-        throw std::runtime_error("cannot read the kernel's BTF from /sys/kernel/btf/vmlinux");
-    const char* missing = nullptr;
-    for (const char* tp : {"btf_trace_page_fault_user", "btf_trace_page_fault_kernel", "btf_trace_sys_enter",
-                           "btf_trace_sys_exit", "btf_trace_sched_process_exec"}) {
-        if (btf__find_by_name_kind(vmlinux, tp, BTF_KIND_TYPEDEF) < 0) {
-            missing = tp + 10;  // past "btf_trace_"
-            break;
-        }
-    }
-    btf__free(vmlinux);
-    if (missing)
-        throw std::runtime_error(fmt::format(
-            "this kernel has no '{}' tracepoint, which memtrace attaches to (the page-fault tracepoints exist on "
-            "x86 only)",
-            missing));
 }
 
 }  // namespace memtrace

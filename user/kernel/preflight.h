@@ -4,8 +4,8 @@
 
 namespace memtrace {
 
-// Throws std::runtime_error with the message for the user when memtrace lacks privileges, or the
-// kernel lacks BTF or the tracepoints memtrace attaches to.
+// Throws std::runtime_error with the message for the user when memtrace lacks privileges or the
+// kernel lacks BTF. (A missing tracepoint shows up as ESRCH at load: see BpfTracer.)
 void preflight_or_throw();
 
 // True when the process has CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) in its effective set.
