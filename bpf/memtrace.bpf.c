@@ -185,55 +185,94 @@ static __always_inline bool syscall_failed(long ret)
 
 #define MT_PATH_DEPTH 24
 
-/* Writes the path of `file` into m->path as components, leaf first, crossing mount points the way
- * d_path does (bpf_d_path is not allowed from tracepoints). */
+/* Scratch space for a path walk: the bpf_loop callback writes here (it cannot be handed
+ * ring-buffer memory), the caller copies the result into its record. One per CPU: tracing
+ * programs do not nest on a CPU. */
+struct path_scratch {
+	char buf[MT_FILE_PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} scratch SEC(".maps");
+
+struct path_walk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	__u32 off;
+	__u16 flags;
+};
+
+/* One step up the dentry tree, crossing mount points the way d_path does (bpf_d_path is not
+ * allowed from tracepoints). Returns 1 to stop. */
+static long path_step(__u64 index, struct path_walk *w)
+{
+	__u32 zero = 0;
+	struct path_scratch *out = bpf_map_lookup_elem(&scratch, &zero);
+	if (!out)
+		return 1;
+	/* Locals, not w->field, inside BPF_CORE_READ: CO-RE must not relocate our own struct. */
+	struct dentry *dentry = w->dentry;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt;
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	bool last = false;
+	if (dentry == mnt_root) {
+		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (mnt_parent != mnt) {
+			w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			w->mnt = mnt_parent;
+			w->vfsmnt = (void *)mnt_parent + bpf_core_field_offset(struct mount, mnt);
+			return 0;
+		}
+		/* The root of everything: done. A file that is itself the root of an internal
+		 * mount still gets its name below; "/" adds nothing. */
+		w->flags = 0;
+		if (w->off != 0)
+			return 1;
+		last = true;
+	} else if (dentry == parent) {
+		/* A pseudo file (memfd, anonymous shmem): its own name is its whole path. */
+		w->flags = 0;
+		last = true;
+	}
+	__u32 off = w->off;
+	if (off >= MT_FILE_PATH_LEN - MT_COMPONENT_MAX) {
+		w->flags = MT_PATH_TRUNCATED;
+		return 1;
+	}
+	barrier_var(off); /* keep clang from dropping the mask it can prove redundant */
+	off &= MT_FILE_PATH_LEN - MT_COMPONENT_MAX - 1;
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	long n = bpf_probe_read_kernel_str(&out->buf[off], MT_COMPONENT_MAX, name);
+	if (n <= 0 || (n == 2 && out->buf[off] == '/'))
+		return 1;
+	w->off = off + n;
+	w->dentry = parent;
+	return last;
+}
+
+/* Writes the path of `file` into m->path as components, leaf first. */
 static __always_inline void read_file_path(struct file *file, struct mt_mmap *m)
 {
-	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
-	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	__u32 off = 0;
-	m->path_flags = MT_PATH_TRUNCATED;
-	for (int i = 0; i < MT_PATH_DEPTH; i++) {
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		bool last = false;
-		if (dentry == mnt_root) {
-			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-			if (mnt_parent != mnt) {
-				dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-				mnt = mnt_parent;
-				vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
-				continue;
-			}
-			/* The root of everything: done. A file that is itself the root of an internal
-			 * mount still gets its name below; "/" adds nothing. */
-			m->path_flags = 0;
-			if (off != 0)
-				break;
-			last = true;
-		} else if (dentry == parent) {
-			/* A pseudo file (memfd, anonymous shmem): its own name is its whole path. */
-			m->path_flags = 0;
-			last = true;
-		}
-		/* The mask is a no-op after the check; it lets the verifier see the bound. */
-		if (off >= MT_FILE_PATH_LEN - MT_COMPONENT_MAX) {
-			m->path_flags = MT_PATH_TRUNCATED;
-			break;
-		}
-		barrier_var(off); /* keep clang from dropping the mask it can prove redundant */
-		off &= MT_FILE_PATH_LEN - MT_COMPONENT_MAX - 1;
-		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-		long n = bpf_probe_read_kernel_str(&m->path[off], MT_COMPONENT_MAX, name);
-		if (n <= 0 || (n == 2 && m->path[off] == '/'))
-			break;
-		off += n;
-		if (last)
-			break;
-		dentry = parent;
-	}
-	m->path_len = off;
+	struct path_walk w = {};
+	w.dentry = BPF_CORE_READ(file, f_path.dentry);
+	w.vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	w.mnt = (void *)w.vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	w.flags = MT_PATH_TRUNCATED; /* until the walk reaches a root */
+	bpf_loop(MT_PATH_DEPTH, path_step, &w, 0);
+	__u32 zero = 0;
+	struct path_scratch *out = bpf_map_lookup_elem(&scratch, &zero);
+	if (!out)
+		return;
+	bpf_probe_read_kernel(m->path, sizeof(m->path), out->buf);
+	m->path_len = w.off < MT_FILE_PATH_LEN ? w.off : MT_FILE_PATH_LEN;
+	m->path_flags = w.flags;
 }
 
 static long vma_size_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
@@ -438,6 +477,69 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 
 /* ---- process life ---- */
 
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
+
+#define MT_EXEC_MAX_VMAS 64
+#define MT_VM_SHARED 0x8
+#define MT_VM_PFNMAP 0x400
+
+/* Sends one MT_REC_VMA per mapping of the image exec just built. Userspace cannot read
+ * /proc/PID/maps for this: a short-lived program is gone before the record is read. */
+static __always_inline bool emit_exec_layout(struct task_struct *p, __u64 pid_tgid)
+{
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	__u64 start_brk = BPF_CORE_READ(p, mm, start_brk);
+	__u64 start_stack = BPF_CORE_READ(p, mm, start_stack);
+	__u64 vdso = (__u64)BPF_CORE_READ(p, mm, context.vdso);
+	bool complete = true;
+	int n = 0;
+	bpf_iter_task_vma_new(&it, p, 0);
+	while ((vma = bpf_iter_task_vma_next(&it))) {
+		if (++n > MT_EXEC_MAX_VMAS) {
+			complete = false;
+			break;
+		}
+		struct mt_mmap *m = reserve(sizeof(*m));
+		if (!m) {
+			complete = false;
+			break;
+		}
+		fill_header(&m->hdr, MT_REC_VMA, pid_tgid);
+		__u64 flags = vma->vm_flags;
+		struct file *file = vma->vm_file;
+		m->addr = vma->vm_start;
+		m->len = vma->vm_end - vma->vm_start;
+		m->pgoff = file ? vma->vm_pgoff << 12 : 0; /* anonymous vm_pgoff is the address */
+		m->prot = flags & 7; /* VM_READ|VM_WRITE|VM_EXEC have the PROT_* values */
+		m->mflags = (flags & MT_VM_SHARED ? 0x01 : 0x02) | (file ? 0 : 0x20);
+		m->fd = -1;
+		m->ino = 0;
+		m->dev = 0;
+		m->path_len = 0;
+		m->path_flags = 0;
+		m->pad = 0;
+		if (file) {
+			m->ino = BPF_CORE_READ(file, f_inode, i_ino);
+			m->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+			read_file_path(file, m);
+		} else if (vma->vm_start <= start_stack && start_stack < vma->vm_end) {
+			m->path_flags = MT_VMA_STACK;
+		} else if (vma->vm_start == start_brk) {
+			m->path_flags = MT_VMA_HEAP;
+		} else if (vma->vm_start == vdso) {
+			m->path_flags = MT_VMA_VDSO;
+		} else if (flags & MT_VM_PFNMAP) {
+			m->path_flags = MT_VMA_VVAR;
+		}
+		bpf_ringbuf_submit(m, 0);
+	}
+	bpf_iter_task_vma_destroy(&it);
+	return complete;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -446,10 +548,12 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 		target_execed = true;
 	if (!is_traced(pid_tgid >> 32))
 		return 0;
+	bool complete = emit_exec_layout(p, pid_tgid);
 	struct mt_exec *e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
 	fill_header(&e->hdr, MT_REC_EXEC, pid_tgid);
+	e->hdr.flags = complete ? MT_EXEC_LAYOUT_COMPLETE : 0;
 	e->start_brk = BPF_CORE_READ(p, mm, start_brk);
 	e->start_stack = BPF_CORE_READ(p, mm, start_stack);
 	/* After exec the process has one thread; its counters plus those of threads that died. */

@@ -32,7 +32,8 @@ enum mt_record_type {
 	MT_REC_EXIT = 13,    /* the last thread of a traced process exited */
 	MT_REC_EXEC_BEGIN = 14, /* execve() entered: faults until MT_REC_EXEC belong to the new image */
 	MT_REC_EXEC_FAILED = 15, /* execve() failed: the old image stays */
-	MT_REC_TYPE_MAX = 16,
+	MT_REC_VMA = 16,     /* one mapping of a new image, sent at exec before MT_REC_EXEC (struct mt_mmap) */
+	MT_REC_TYPE_MAX = 17,
 };
 
 /* Bits of mt_fault.flags: the x86 page-fault error code bits, plus where the fault was taken. */
@@ -93,6 +94,14 @@ struct mt_mmap {
 };
 
 #define MT_PATH_TRUNCATED 1
+/* More mt_mmap.path_flags, for MT_REC_VMA: what the kernel itself put there at exec. */
+#define MT_VMA_STACK 2
+#define MT_VMA_HEAP 4
+#define MT_VMA_VDSO 8
+#define MT_VMA_VVAR 16
+
+/* mt_exec.hdr.flags: the MT_REC_VMA records before it list the whole new image. */
+#define MT_EXEC_LAYOUT_COMPLETE 1
 
 struct mt_munmap {
 	struct mt_header hdr;

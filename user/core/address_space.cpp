@@ -323,6 +323,25 @@ void AddressSpace::classify(Region& r, const Region* previous)
         else
             r.spans.push_back({lo, hi, seg});
     }
+    // Alignment padding between sections belongs to the section before it, the page tail after
+    // the last section to that section, and the bytes before the first one to it as well, except
+    // at file offset 0, where they are the ELF header and program headers.
+    for (size_t i = 0; i + 1 < r.spans.size(); ++i)
+        r.spans[i].end = r.spans[i + 1].start;
+    if (!r.spans.empty()) {
+        r.spans.back().end = r.end;
+        if (r.kind != RegionKind::File || r.offset != 0)
+            r.spans.front().start = r.start;
+    }
+    // Neighbours of one group (.dynsym, .dynstr, .gnu.hash...) are one span.
+    std::vector<Region::Span> merged;
+    for (const Region::Span& span : r.spans) {
+        if (!merged.empty() && merged.back().segment == span.segment && merged.back().end == span.start)
+            merged.back().end = span.end;
+        else
+            merged.push_back(span);
+    }
+    r.spans = std::move(merged);
 }
 
 }  // namespace memtrace

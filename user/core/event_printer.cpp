@@ -72,6 +72,23 @@ void EventPrinter::print(const mt_header& h, SegmentId segment, const ProcessSta
                        r ? r->path : std::string());
         break;
     }
+    case MT_REC_VMA: {
+        const auto& m = reinterpret_cast<const mt_mmap&>(h);
+        std::string what = m.path_flags & MT_VMA_STACK ? "[stack]"
+                         : m.path_flags & MT_VMA_HEAP  ? "[heap]"
+                         : m.path_flags & MT_VMA_VDSO  ? "[vdso]"
+                         : m.path_flags & MT_VMA_VVAR  ? "[vvar]"
+                         : path_from_components(m.path, std::min<size_t>(m.path_len, sizeof(m.path)));
+        fmt::format_to(out, "{:<8} 0x{:012x}-0x{:012x} {:>6} {} off=0x{:x} {}\n", "vma", m.addr, m.addr + m.len,
+                       fmt::format("({})", m.len), prot_string(m.prot), m.pgoff, what);
+        break;
+    }
+    case MT_REC_EXEC_BEGIN:
+        fmt::format_to(out, "execve   (faults until exec belong to the new image)\n");
+        break;
+    case MT_REC_EXEC_FAILED:
+        fmt::format_to(out, "execve   failed: the old image stays\n");
+        break;
     case MT_REC_MUNMAP: {
         const auto& m = reinterpret_cast<const mt_munmap&>(h);
         fmt::format_to(out, "{:<8} 0x{:012x}-0x{:012x} ({})\n", "munmap", m.addr, m.addr + m.len, m.len);

@@ -36,7 +36,8 @@ size_t record_min_size(uint16_t type)
     switch (type) {
     case MT_REC_FAULT: return sizeof(mt_fault);
     case MT_REC_MAJOR: return sizeof(mt_major);
-    case MT_REC_MMAP: return sizeof(mt_mmap);
+    case MT_REC_MMAP:
+    case MT_REC_VMA: return sizeof(mt_mmap);
     case MT_REC_MUNMAP: return sizeof(mt_munmap);
     case MT_REC_MREMAP: return sizeof(mt_mremap);
     case MT_REC_MPROTECT: return sizeof(mt_mprotect);
@@ -233,6 +234,11 @@ bool TraceState::handle(const void* data, size_t size)
             p.space.unmap(r->start, r->end - r->start);
         break;
     }
+    case MT_REC_VMA: {
+        ProcessState& p = get_or_create(hdr.tgid);
+        p.exec_layout.push_back(maps_entry_of(p, load<mt_mmap>(data)));
+        break;
+    }
     case MT_REC_EXEC: on_exec(load<mt_exec>(data)); break;
     case MT_REC_FORK:
     case MT_REC_THREAD: on_fork(load<mt_fork>(data)); break;
@@ -355,14 +361,47 @@ void TraceState::on_mmap(ProcessState& p, const mt_mmap& m)
     p.space.map(std::move(r));
 }
 
+MapsEntry TraceState::maps_entry_of(ProcessState& p, const mt_mmap& vma)
+{
+    MapsEntry e;
+    e.start = vma.addr;
+    e.end = vma.addr + vma.len;
+    e.read = vma.prot & PROT_READ;
+    e.write = vma.prot & PROT_WRITE;
+    e.exec = vma.prot & PROT_EXEC;
+    e.shared = vma.mflags & MAP_SHARED;
+    e.offset = vma.pgoff;
+    e.dev_major = vma.dev >> 20;
+    e.dev_minor = vma.dev & 0xfffff;
+    e.inode = vma.ino;
+    if (!(vma.mflags & MAP_ANONYMOUS))
+        e.path = resolve_path(p, vma);
+    else if (vma.path_flags & MT_VMA_STACK)
+        e.path = "[stack]";
+    else if (vma.path_flags & MT_VMA_HEAP)
+        e.path = "[heap]";
+    else if (vma.path_flags & MT_VMA_VDSO)
+        e.path = "[vdso]";
+    else if (vma.path_flags & MT_VMA_VVAR)
+        e.path = "[vvar]";
+    else if (e.shared)
+        e.path = "/dev/zero (deleted)";
+    return e;
+}
+
 void TraceState::on_exec(const mt_exec& e)
 {
     ProcessState& p = get_or_create(e.hdr.tgid);
     p.comm = fixed_string(e.comm, sizeof(e.comm));
-    std::vector<MapsEntry> maps;
-    try {
-        maps = source_.maps(p.pid);
-    } catch (const std::runtime_error&) {
+    // The layout the BPF program read from the new mm, or else /proc (racy: the program may have
+    // moved on, or be gone, by now).
+    std::vector<MapsEntry> maps = std::move(p.exec_layout);
+    p.exec_layout.clear();
+    if (!(e.hdr.flags & MT_EXEC_LAYOUT_COMPLETE)) {
+        try {
+            maps = source_.maps(p.pid);
+        } catch (const std::runtime_error&) {
+        }
     }
     p.space.load_snapshot(maps, e.start_brk, stack_limit_);
     p.exec_pending = false;

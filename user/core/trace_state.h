@@ -47,6 +47,8 @@ struct ProcessState {
     // Between execve() entry and the exec record, faults are held until the new layout is known.
     bool exec_pending = false;
     std::vector<mt_fault> held_faults;
+    // The new image's mappings, sent by the BPF program just before its exec record.
+    std::vector<MapsEntry> exec_layout;
 };
 
 class TraceState {
@@ -102,6 +104,7 @@ private:
     void on_major(const mt_major& m);
     void on_mmap(ProcessState& p, const mt_mmap& m);
     void on_exec(const mt_exec& e);
+    MapsEntry maps_entry_of(ProcessState& p, const mt_mmap& vma);
     void on_fork(const mt_fork& f);
     void on_exit(const mt_exit& e);
     std::string resolve_path(ProcessState& p, const mt_mmap& m);
