@@ -301,12 +301,14 @@ void AddressSpace::classify(Region& r, const Region* previous)
             r.segment = segments_.of_kind(SegmentKind::ThreadStack, {}, r.tid);
             return;
         }
-        // The anonymous pages right after an object's last file page are its .bss.
-        if (previous && previous->elf && previous->end == r.start && previous->write) {
+        // The anonymous pages right after an object's last file page are its .bss, up to the end
+        // of its last PT_LOAD; an anonymous mmap that happens to follow (or merged) is not.
+        if (previous && previous->elf && previous->end == r.start && previous->write &&
+            r.start < page_up(previous->elf->image_end() + previous->bias)) {
             r.elf = previous->elf;
             r.bias = previous->bias;
             object = previous->path;
-            r.segment = segments_.section(object, ".bss");
+            r.segment = segments_.of_kind(SegmentKind::Anon);
             break;
         }
         r.segment = segments_.of_kind(SegmentKind::Anon);
@@ -329,7 +331,7 @@ void AddressSpace::classify(Region& r, const Region* previous)
     for (size_t i = 0; i + 1 < r.spans.size(); ++i)
         r.spans[i].end = r.spans[i + 1].start;
     if (!r.spans.empty()) {
-        r.spans.back().end = r.end;
+        r.spans.back().end = std::min(r.end, page_up(r.elf->image_end() + r.bias));
         if (r.kind != RegionKind::File || r.offset != 0)
             r.spans.front().start = r.start;
     }

@@ -162,6 +162,14 @@ std::optional<uint64_t> ElfImage::vaddr_of_offset(uint64_t offset, bool writable
     return best;
 }
 
+uint64_t ElfImage::image_end() const
+{
+    uint64_t end = 0;
+    for (const ElfLoad& l : loads_)
+        end = std::max(end, l.vaddr + l.memsz);
+    return end;
+}
+
 std::shared_ptr<const ElfImage> ElfCache::get(const std::string& path)
 {
     auto it = images_.find(path);

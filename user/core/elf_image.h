@@ -34,6 +34,8 @@ public:
     const std::vector<ElfSection>& sections() const { return sections_; }  // sorted by addr
     const std::vector<ElfLoad>& loads() const { return loads_; }
     bool position_independent() const { return pie_; }
+    // End of the highest PT_LOAD in memory (link-time address): where the image's .bss stops.
+    uint64_t image_end() const;
 
     // The allocated section that holds link-time address `vaddr`, or nullptr.
     const ElfSection* section_at(uint64_t vaddr) const;
