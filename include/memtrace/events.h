@@ -5,8 +5,8 @@
  * Every record that crosses the ring buffer starts with struct mt_header; its `type` says which
  * struct follows. Fields are fixed width and naturally aligned so the layout is the same for
  * clang -target bpf and for the host compiler (tests/unit/events_layout_test.cpp pins it).
- * No includes: the BPF side gets the fixed-width types from vmlinux.h, the C++ side from
- * <cstdint> before including this file.
+ * No includes: the BPF side gets __u16 and friends from vmlinux.h, the C++ side from
+ * <linux/types.h> before including this file.
  */
 #ifndef MEMTRACE_EVENTS_H
 #define MEMTRACE_EVENTS_H

@@ -284,7 +284,12 @@ void AddressSpace::classify(Region& r, const Region* previous)
     case RegionKind::File: {
         auto elf = r.path.empty() || r.path[0] != '/' ? nullptr : source_.elf(r.path);
         std::optional<uint64_t> vaddr;
-        if (elf)
+        // The mappings of one loaded object lie side by side and share one bias. Take it from the
+        // neighbour when there is one: a page that two PT_LOADs share (the end of .eh_frame and
+        // the start of RELRO) is ambiguous on its own once RELRO has been made read-only.
+        if (elf && previous && previous->elf == elf && previous->path == r.path)
+            vaddr = r.start - previous->bias;
+        else if (elf)
             vaddr = elf->vaddr_of_offset(r.offset, r.write, r.exec);
         if (!vaddr) {
             r.segment = segments_.of_kind(SegmentKind::File, r.path);

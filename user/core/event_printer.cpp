@@ -21,6 +21,10 @@ std::string map_flags_string(uint64_t flags)
                  {MAP_NORESERVE, "NORESERVE"}, {MAP_POPULATE, "POPULATE"},   {MAP_STACK, "STACK"},
                  {MAP_HUGETLB, "HUGETLB"},     {MAP_FIXED_NOREPLACE, "FIXED_NOREPLACE"}};
     std::string out;
+    if ((flags & MAP_SHARED_VALIDATE) == MAP_SHARED_VALIDATE) {  // 3: not SHARED|PRIVATE
+        out = "SHARED_VALIDATE";
+        flags &= ~static_cast<uint64_t>(MAP_SHARED_VALIDATE);
+    }
     for (const auto& n : names) {
         if (flags & n.bit) {
             if (!out.empty())

@@ -24,7 +24,8 @@ std::string human_bytes(uint64_t bytes)
     static const char* units[] = {"", "K", "M", "G", "T", "P", "E"};
     double v = static_cast<double>(bytes);
     int u = 0;
-    while (v >= 1024 && u < 6) {
+    // Step up also when one decimal would round to 1024 ("1024.0K" is "1M").
+    while ((v >= 1024 || (u > 0 && v >= 1023.95)) && u < 6) {
         v /= 1024;
         ++u;
     }

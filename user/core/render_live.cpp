@@ -30,8 +30,9 @@ std::string histogram_row(const char* title, const Log2Histogram& h, const char*
 
 std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& title, int width, int height)
 {
-    width = std::max(width, 40);
-    height = std::max(height, 12);
+    // Laid out for 80x24 and up; smaller terminals get the top of it, cut to their size.
+    const int layout_width = std::max(width, 40);
+    const int layout_height = std::max(height, 12);
     std::vector<std::string> lines;
     double rate = r.interval_s > 0 ? r.interval_faults / r.interval_s : 0;
     lines.push_back(fmt::format("memtrace {} {:.1f}s{}  faults {} ({}/s) major {} dropped {}", title.target,
@@ -42,22 +43,22 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
     // Bottom block: heap trend, four histograms, key help.
     std::vector<std::string> bottom;
     std::string heap = fmt::format("heap {:>6}  brk {} calls  ", human_bytes(r.heap_size), with_commas(r.brk_calls));
-    int spark_room = width - static_cast<int>(display_width(heap));
+    int spark_room = layout_width - static_cast<int>(display_width(heap));
     bottom.push_back(heap + sparkline(r.heap_history, std::max(spark_room, 1)));
-    bottom.push_back(histogram_row("mmap sizes", r.mmap_sizes, "mmaps", width));
-    bottom.push_back(histogram_row("brk increments", r.brk_grow, "grows", width));
-    bottom.push_back(histogram_row("heap fault offs", r.heap_offsets, "faults", width));
-    bottom.push_back(histogram_row("stack fault depth", r.stack_depths, "faults", width));
+    bottom.push_back(histogram_row("mmap sizes", r.mmap_sizes, "mmaps", layout_width));
+    bottom.push_back(histogram_row("brk increments", r.brk_grow, "grows", layout_width));
+    bottom.push_back(histogram_row("heap fault offs", r.heap_offsets, "faults", layout_width));
+    bottom.push_back(histogram_row("stack fault depth", r.stack_depths, "faults", layout_width));
     bottom.push_back("q quit");
 
     // Middle: the segment table with bars, as many rows as fit.
-    int rows = height - 2 - static_cast<int>(bottom.size());
+    int rows = layout_height - 2 - static_cast<int>(bottom.size());
     size_t label_w = 12;
     for (const SegmentRow& s : r.segments)
         label_w = std::max(label_w, display_width(s.label));
-    label_w = std::min<size_t>(label_w, width * 2 / 5);
+    label_w = std::min<size_t>(label_w, layout_width * 2 / 5);
     const int numbers_w = 10 + 1 + 9 + 1 + 7 + 1;
-    int bar_w = std::max(width - static_cast<int>(label_w) - 1 - numbers_w, 1);
+    int bar_w = std::max(layout_width - static_cast<int>(label_w) - 1 - numbers_w, 1);
     lines.push_back(fit("SEGMENT", label_w) + fmt::format(" {:>10} {:>9} {:>7} ", "FAULTS", "/s", "MAJOR") + "share");
     uint64_t max_faults = r.segments.empty() ? 0 : r.segments.front().faults;
     int shown = 0;
@@ -76,12 +77,13 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
                         bar(s.faults, max_faults, bar_w));
         ++shown;
     }
-    while (static_cast<int>(lines.size()) < height - static_cast<int>(bottom.size()))
+    while (static_cast<int>(lines.size()) < layout_height - static_cast<int>(bottom.size()))
         lines.push_back("");
     for (std::string& b : bottom)
         lines.push_back(std::move(b));
+    lines.resize(std::max(height, 0));
     for (std::string& l : lines)
-        l = fit(l, width);
+        l = fit(l, std::max(width, 0));
     return lines;
 }
 

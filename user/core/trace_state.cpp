@@ -19,9 +19,9 @@ T load(const void* data)
     return value;
 }
 
-uint64_t dev_key(uint32_t major, uint32_t minor, uint64_t ino)
+std::pair<uint32_t, uint64_t> dev_key(uint32_t major, uint32_t minor, uint64_t ino)
 {
-    return (static_cast<uint64_t>((major << 20) | minor) << 40) ^ ino;
+    return {(major << 20) | minor, ino};  // the kernel's dev_t encoding, and the inode
 }
 
 std::string fixed_string(const char* s, size_t max)
@@ -161,7 +161,7 @@ bool TraceState::handle(const void* data, size_t size)
             return true;
         }
         if (p && p->exec_pending) {
-            p->held_faults.push_back(f);
+            p->held_faults.push_back({f, false});
             return true;
         }
         on_fault(f);
@@ -173,16 +173,25 @@ bool TraceState::handle(const void* data, size_t size)
         ProcessState* p = find(hdr.tgid);
         if (p && p->wait_for_exec)
             return true;
-        on_major(load<mt_major>(data));
+        const auto m = load<mt_major>(data);
+        if (p && p->exec_pending) {
+            // Its fault is held too: mark it, so the replay counts the fault as major.
+            for (auto it = p->held_faults.rbegin(); it != p->held_faults.rend(); ++it) {
+                if (it->fault.hdr.tid == m.hdr.tid) {
+                    it->major = (it->fault.addr & kPageMask) == (m.addr & kPageMask);
+                    break;
+                }
+            }
+            return true;
+        }
+        on_major(m);
         break;
     }
     case MT_REC_EXEC_BEGIN: get_or_create(hdr.tgid).exec_pending = true; break;
     case MT_REC_EXEC_FAILED: {
         ProcessState& p = get_or_create(hdr.tgid);
         p.exec_pending = false;
-        for (const mt_fault& f : p.held_faults)
-            on_fault(f);
-        p.held_faults.clear();
+        replay_held(p, true);
         break;
     }
     case MT_REC_MMAP: on_mmap(get_or_create(hdr.tgid), load<mt_mmap>(data)); break;
@@ -280,6 +289,21 @@ void TraceState::on_fault(const mt_fault& f, bool count_for_process)
     }
 }
 
+void TraceState::replay_held(ProcessState& p, bool count_for_process)
+{
+    for (const ProcessState::HeldFault& held : p.held_faults) {
+        on_fault(held.fault, count_for_process);
+        if (held.major) {
+            mt_major m{};
+            m.hdr = held.fault.hdr;
+            m.hdr.type = MT_REC_MAJOR;
+            m.addr = held.fault.addr;
+            on_major(m);
+        }
+    }
+    p.held_faults.clear();
+}
+
 void TraceState::on_major(const mt_major& m)
 {
     ++major_;
@@ -316,7 +340,7 @@ std::string TraceState::resolve_path(ProcessState& p, const mt_mmap& m)
         return path_from_components(m.path, len);
     // Deeper than the BPF walk goes: the file is usually still mapped, so /proc knows its path.
     uint32_t major = m.dev >> 20, minor = m.dev & 0xfffff;
-    uint64_t key = dev_key(major, minor, m.ino);
+    auto key = dev_key(major, minor, m.ino);
     auto it = paths_.find(key);
     if (it == paths_.end()) {
         try {
@@ -420,8 +444,7 @@ void TraceState::on_exec(const mt_exec& e)
         p.faults = 0;
     }
     if (!p.wait_for_exec)
-        for (const mt_fault& f : p.held_faults)
-            on_fault(f, !opens_window);
+        replay_held(p, !opens_window);
     p.held_faults.clear();
     p.wait_for_exec = false;
 }

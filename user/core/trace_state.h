@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -46,7 +47,11 @@ struct ProcessState {
     bool wait_for_exec = false;
     // Between execve() entry and the exec record, faults are held until the new layout is known.
     bool exec_pending = false;
-    std::vector<mt_fault> held_faults;
+    struct HeldFault {
+        mt_fault fault;
+        bool major = false;  // its MAJOR record came while it was held
+    };
+    std::vector<HeldFault> held_faults;
     // The new image's mappings, sent by the BPF program just before its exec record.
     std::vector<MapsEntry> exec_layout;
 };
@@ -102,6 +107,7 @@ private:
     ProcessState& get_or_create(uint32_t pid);
     void on_fault(const mt_fault& f, bool count_for_process = true);
     void on_major(const mt_major& m);
+    void replay_held(ProcessState& p, bool count_for_process);
     void on_mmap(ProcessState& p, const mt_mmap& m);
     void on_exec(const mt_exec& e);
     MapsEntry maps_entry_of(ProcessState& p, const mt_mmap& vma);
@@ -117,7 +123,7 @@ private:
     uint32_t first_pid_ = 0;
     ProcessState* last_process_ = nullptr;
     std::array<LastFault, 1024> last_fault_{};
-    std::unordered_map<uint64_t, std::string> paths_;  // (dev, inode) -> path, learned from /proc
+    std::map<std::pair<uint32_t, uint64_t>, std::string> paths_;  // (dev, inode) -> path, from /proc
     Observer observer_;
 
     uint64_t faults_ = 0, major_ = 0, unmatched_major_ = 0, malformed_ = 0, before_exec_ = 0;
