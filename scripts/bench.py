@@ -28,13 +28,17 @@ TIME = "/usr/bin/time"
 PYTHON = "/usr/bin/python3"
 
 
-def wait_for(stream_path, needle, proc, timeout=30.0):
-    """Waits until `needle` appears in the file a tracer writes its stderr to."""
+def wait_for(stream_paths, needle, proc, timeout=30.0):
+    """Waits until `needle` appears in one of the files a tracer writes to (bpftrace says
+    "Attaching" on stdout, memtrace says "tracing" on stderr)."""
+    if isinstance(stream_paths, str):
+        stream_paths = [stream_paths]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with open(stream_path, errors="replace") as f:
-            if needle in f.read():
-                return True
+        for path in stream_paths:
+            with open(path, errors="replace") as f:
+                if needle in f.read():
+                    return True
         if proc.poll() is not None:
             return False
         time.sleep(0.01)
@@ -109,7 +113,7 @@ def run_once(workload_argv, tracer, tmp, parse_seconds):
             else:
                 tp = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         if tracer.ready:
-            if not wait_for(err_path, tracer.ready, tp):
+            if not wait_for([err_path, out_path], tracer.ready, tp):
                 raise RuntimeError(f"{tracer.name} did not attach: {open(err_path).read()}")
         elif tracer.pty_stdout:
             # The live view draws its first frame once attached.
@@ -248,6 +252,9 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it loads BPF)")
+    if not os.path.exists("/sys/kernel/tracing/events"):
+        # perf trace and bpftrace attach through tracefs (memtrace does not need it).
+        subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=True)
     names = ["untraced", "memtrace live (pty)", "memtrace text", "memtrace --events", "memtrace --json",
              "floor: tp_btf counter", "floor: tp_btf + ringbuf record"]
     if not args.quick:

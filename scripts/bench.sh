@@ -7,5 +7,4 @@ scripts/setup.sh
 dpkg-query -W -f='${Status}' time linux-perf bpftrace python3 2>/dev/null | grep -c "ok installed" | grep -q 4 ||
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time linux-perf bpftrace python3 >/dev/null; }
 scripts/build.sh
-mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing  # perf trace and bpftrace
 exec python3 scripts/bench.py "$@"
