@@ -250,6 +250,7 @@ TEST_F(RootTest, AttachToRunningProcessByPid)
     std::string err = read_file(path("mt.err"));
     ASSERT_FALSE(summary_line(err, m).empty()) << err;
     EXPECT_NE(err.find("since attach"), std::string::npos) << err;
+    EXPECT_NE(err.find(" 0 records dropped"), std::string::npos) << err;
 }
 
 TEST_F(RootTest, FollowsForkedChildren)
