@@ -303,8 +303,10 @@ static __always_inline void emit_mmap(__u64 pid_tgid, long ret, struct syscall_a
 	if (!(m->mflags & 0x20) && m->fd >= 0) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+		unsigned int max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
 		struct file *file = NULL;
-		bpf_probe_read_kernel(&file, sizeof(file), &fds[m->fd & 0xffff]);
+		if ((unsigned int)m->fd < max_fds)
+			bpf_probe_read_kernel(&file, sizeof(file), &fds[m->fd]);
 		if (file) {
 			m->ino = BPF_CORE_READ(file, f_inode, i_ino);
 			m->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
@@ -400,9 +402,15 @@ static __always_inline void emit_marker(__u64 pid_tgid, __u16 type)
 	bpf_ringbuf_submit(h, 0);
 }
 
+/* A 32-bit (ia32) task uses other syscall numbers and argument registers: its mapping syscalls
+ * are not modelled (its faults still count, attributed as far as the exec layout goes). */
+#define MT_USER32_CS 0x23
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
+	if (BPF_CORE_READ(regs, cs) == MT_USER32_CS)
+		return 0;
 	switch (id) {
 	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk: case NR_mremap:
 	case NR_shmat: case NR_shmdt: case NR_execve: case NR_execveat:
@@ -437,6 +445,8 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 {
+	if (BPF_CORE_READ(regs, cs) == MT_USER32_CS)
+		return 0;
 	long id = BPF_CORE_READ(regs, orig_ax);
 	switch (id) {
 	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk: case NR_mremap:
@@ -480,6 +490,9 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym;
 extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
 extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __ksym;
 
 #define MT_VM_SHARED 0x8
 #define MT_VM_PFNMAP 0x400
@@ -497,7 +510,8 @@ static __always_inline bool emit_exec_layout(struct task_struct *p, __u64 pid_tg
 	/* No counter in this loop: the iterator ends by itself, and a counter would keep the
 	 * verifier from seeing that two iterations are the same (it then walks each one: 0.8 s of
 	 * load time for 64). */
-	bpf_iter_task_vma_new(&it, p, 0);
+	if (bpf_iter_task_vma_new(&it, p, 0) != 0) /* mmap lock busy: userspace falls back to /proc */
+		complete = false;
 	while ((vma = bpf_iter_task_vma_next(&it))) {
 		struct mt_mmap *m = reserve(sizeof(*m));
 		if (!m) {
@@ -559,7 +573,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), filename);
-	/* The loader reads /proc/PID/maps when it sees this: wake it now. */
+	/* Wake the loader now: a new image starts here. */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
@@ -608,8 +622,19 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 		return 0;
 	fill_header(&e->hdr, MT_REC_EXIT, bpf_get_current_pid_tgid());
 	e->hdr.tgid = tgid;
-	e->minflt = BPF_CORE_READ(p, min_flt) + BPF_CORE_READ(p, signal, min_flt);
-	e->majflt = BPF_CORE_READ(p, maj_flt) + BPF_CORE_READ(p, signal, maj_flt);
+	/* The process's counters: those of released threads are in signal; threads still on the
+	 * thread list (a zombie leader, threads dying alongside this one) keep their own. */
+	__u64 minflt = BPF_CORE_READ(p, signal, min_flt), majflt = BPF_CORE_READ(p, signal, maj_flt);
+	struct bpf_iter_task it;
+	struct task_struct *t;
+	bpf_iter_task_new(&it, p, BPF_TASK_ITER_PROC_THREADS);
+	while ((t = bpf_iter_task_next(&it))) {
+		minflt += t->min_flt;
+		majflt += t->maj_flt;
+	}
+	bpf_iter_task_destroy(&it);
+	e->minflt = minflt;
+	e->majflt = majflt;
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->pad = 0;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);

@@ -127,8 +127,9 @@ def run_once(workload_argv, tracer, tmp, parse_seconds):
             time.sleep(2.0)  # perf trace prints nothing when ready
         extra["attach_s"] = time.monotonic() - t_start
     out, err = wl.communicate(b"g", timeout=600)
-    seconds, faults = parse_seconds(out.decode())
+    seconds, faults, cpu = parse_seconds(out.decode())
     extra["kernel_faults"] = faults
+    extra["workload_cpu_s"] = cpu
     if tp:
         if tracer.stop_signal:
             tp.send_signal(tracer.stop_signal)
@@ -158,27 +159,28 @@ def run_once(workload_argv, tracer, tmp, parse_seconds):
 
 
 def parse_storm(out):
-    m = re.search(r"seconds ([\d.]+) faults (\d+)", out)
-    return float(m.group(1)), int(m.group(2))
+    m = re.search(r"seconds ([\d.]+) faults (\d+) cpu ([\d.]+)", out)
+    return float(m.group(1)), int(m.group(2)), float(m.group(3))
 
 
 PY_SNIPPET = (
     "import sys,time\n"
     "sys.stdin.read(1)\n"
     "t=time.perf_counter()\n"
+    "c=time.process_time()\n"
     "for i in range(4):\n"
     "    x=[0]*10_000_000\n"
     "    y=[str(j) for j in range(300_000)]\n"
     "    del x, y\n"
     "import resource\n"
     "r=resource.getrusage(resource.RUSAGE_SELF)\n"
-    "print('seconds %.6f faults %d' % (time.perf_counter()-t, r.ru_minflt+r.ru_majflt))\n"
+    "print('seconds %.6f faults %d cpu %.6f' % (time.perf_counter()-t, r.ru_minflt+r.ru_majflt,\n"
+    "      time.process_time()-c))\n"
 )
 
 
 def parse_python(out):
-    m = re.search(r"seconds ([\d.]+) faults (\d+)", out)
-    return float(m.group(1)), int(m.group(2))
+    return parse_storm(out)
 
 
 def bench(title, workload_argv, parse, names, rounds, tmp, report):
@@ -193,11 +195,14 @@ def bench(title, workload_argv, parse, names, rounds, tmp, report):
             extras[n].append(extra)
             print(f"  [{title}] round {r + 1}/{rounds} {n:32s} {secs:8.3f} s", file=sys.stderr, flush=True)
     base = statistics.median(results["untraced"])
+    base_cpu = statistics.median(e["workload_cpu_s"] for e in extras["untraced"])
     rows = []
     for n in names:
         med = statistics.median(results[n])
         ex = extras[n]
-        row = {"config": n, "median_s": med, "ratio": med / base, "runs": results[n]}
+        cpu = statistics.median(e["workload_cpu_s"] for e in ex)
+        row = {"config": n, "median_s": med, "ratio": med / base, "runs": results[n],
+               "workload_cpu_s": cpu, "cpu_ratio": cpu / base_cpu}
         faults = statistics.median(e["kernel_faults"] for e in ex)
         row["workload_faults"] = faults
         if any("cpu_s" in e for e in ex):
@@ -215,14 +220,15 @@ def bench(title, workload_argv, parse, names, rounds, tmp, report):
 
 def print_table(title, rows):
     print(f"\n### {title}\n")
-    print("| configuration | median s | vs untraced | memtrace CPU s / 1M faults | peak RSS MB | lost (kernel - memtrace) | dropped |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| configuration | median s | vs untraced | workload CPU s | CPU vs untraced | memtrace CPU s / 1M faults | peak RSS MB | lost (kernel - memtrace) | dropped |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         cpu = f"{r['cpu_s_per_million_faults']:.3f}" if "cpu_s_per_million_faults" in r else ""
         rss = f"{r['max_rss_mb']:.1f}" if "max_rss_mb" in r else ""
         lost = str(r["lost"]) if "lost" in r else ""
         dropped = str(r["dropped"]) if "dropped" in r else ""
-        print(f"| {r['config']} | {r['median_s']:.3f} | {r['ratio']:.2f}x | {cpu} | {rss} | {lost} | {dropped} |")
+        print(f"| {r['config']} | {r['median_s']:.3f} | {r['ratio']:.2f}x | {r['workload_cpu_s']:.3f} | "
+              f"{r['cpu_ratio']:.2f}x | {cpu} | {rss} | {lost} | {dropped} |")
 
 
 def attach_latency(rounds, tmp):

@@ -96,7 +96,7 @@ int run_trace(const TraceOptions& o)
                     : (o.text || !isatty(STDOUT_FILENO)) ? OutputMode::Text
                                                          : OutputMode::Live;
     if (o.pid)
-        read_proc_stat(o.pid);  // "no process with pid N" before anything else
+        check_traceable_pid(o.pid);  // "no process with pid N" and friends, before anything else
     preflight_or_throw();
 
     std::unique_ptr<LaunchedCommand> child;
@@ -105,6 +105,8 @@ int run_trace(const TraceOptions& o)
         std::string output = o.command_output;
         if (output.empty() && mode == OutputMode::Live)
             output = "/dev/null";  // the command's own output would tear the live view
+        if (output.empty() && (mode == OutputMode::Json || mode == OutputMode::Events))
+            output = LaunchedCommand::kStderr;  // keep memtrace's stdout parseable
         child = std::make_unique<LaunchedCommand>(o.command, output);
         target = static_cast<uint32_t>(child->pid());
     }
@@ -208,6 +210,7 @@ int run_trace(const TraceOptions& o)
     if (o.duration_s > 0)
         end_at = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
     bool target_exited = false, stop = false;
+    std::optional<uint64_t> final_from_proc;
     std::string end_reason = "the target exited";
     if (mode == OutputMode::Live)
         emit_interval(0);
@@ -240,6 +243,14 @@ int run_trace(const TraceOptions& o)
             }
             case kTarget:
                 target_exited = true;
+                // The exited process is a zombie until reaped (we reap a launched command only
+                // below): /proc/PID/stat then sums every thread, which the BPF program's count at
+                // the last thread's exit can miss (a zombie leader's own faults).
+                try {
+                    ProcStat st = read_proc_stat(static_cast<int>(target));
+                    final_from_proc = st.minflt + st.majflt;
+                } catch (const std::runtime_error&) {
+                }
                 epoll_ctl(epoll.get(), EPOLL_CTL_DEL, target_fd.get(), nullptr);
                 break;
             case kKeys:
@@ -269,7 +280,10 @@ int run_trace(const TraceOptions& o)
     }
 
     // Drain what is still in the ring, then the summary.
-    tracer.consume();
+    while (tracer.consume()) {
+    }
+    if (final_from_proc)
+        state.set_kernel_final(target, *final_from_proc);
     if (child && target_exited)
         child->reap(true);
     if (!target_exited && !child) {

@@ -38,7 +38,9 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, const std
         while (n < 0 && errno == EINTR);
         if (n != 1)
             _exit(127);  // memtrace gave up before attaching
-        if (!output.empty()) {
+        if (output == kStderr) {
+            dup2(2, 1);
+        } else if (!output.empty()) {
             int in = open("/dev/null", O_RDONLY);
             int out = open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
             if (in >= 0)
@@ -76,8 +78,13 @@ LaunchedCommand::~LaunchedCommand()
 void LaunchedCommand::release()
 {
     char go = 1;
-    if (write(gate_fd_, &go, 1) != 1)
-        throw std::runtime_error(fmt::format("cannot start {}: {}", program_, strerror(errno)));
+    if (write(gate_fd_, &go, 1) != 1) {
+        // EPIPE (SIGPIPE is ignored): the child died while memtrace was loading.
+        int err = errno;
+        reap(true);
+        throw std::runtime_error(err == EPIPE ? fmt::format("{} exited before it started", program_)
+                                              : fmt::format("cannot start {}: {}", program_, strerror(err)));
+    }
     close(gate_fd_);
     gate_fd_ = -1;
     int err = 0;

@@ -11,8 +11,11 @@ namespace memtrace {
 
 class LaunchedCommand {
 public:
+    static constexpr const char* kStderr = "<stderr>";  // `output`: send the command's stdout to stderr
+
     // Forks; the child blocks until release(). `output` (if not empty) becomes the child's stdout and
-    // stderr, and its stdin is /dev/null. Throws std::runtime_error when fork fails.
+    // stderr, and its stdin is /dev/null; kStderr sends its stdout to memtrace's stderr instead.
+    // Throws std::runtime_error when fork fails.
     LaunchedCommand(const std::vector<std::string>& argv, const std::string& output);
     ~LaunchedCommand();
     LaunchedCommand(const LaunchedCommand&) = delete;

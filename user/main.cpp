@@ -1,4 +1,5 @@
 // memtrace: watch a process's memory layout come alive, fault by fault.
+#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -29,6 +30,8 @@ access to /proc/PID. Output: the live view on a terminal, plain-text snapshots o
 
 int main(int argc, char** argv)
 {
+    // A closed stdout (memtrace --events | head) is a write error to report, not a silent death.
+    signal(SIGPIPE, SIG_IGN);
     CLI::App app{"memtrace: page faults, brk and mmap of a process, attributed to its segments, live"};
     app.footer(kExamples);
     memtrace::TraceOptions trace;

@@ -44,9 +44,32 @@ ProcStat read_proc_stat(int pid)
     // After comm: state(0) ppid(1) pgrp(2) session(3) tty(4) tpgid(5) flags(6) minflt(7) cminflt(8) majflt(9)
     if (f.size() < 10)
         throw std::runtime_error(fmt::format("/proc/{}/stat: unexpected format", pid));
+    st.state = f[0].empty() ? '?' : f[0][0];
+    st.flags = std::stoull(f[6]);
     st.minflt = std::stoull(f[7]);
     st.majflt = std::stoull(f[9]);
     return st;
+}
+
+void check_traceable_pid(int pid)
+{
+    ProcStat st = read_proc_stat(pid);
+    constexpr uint64_t kKernelThread = 0x00200000;  // PF_KTHREAD
+    if (st.flags & kKernelThread)
+        throw std::runtime_error(fmt::format("pid {} ({}) is a kernel thread: it has no user memory to trace", pid,
+                                             st.comm));
+    if (st.state == 'Z' || st.state == 'X')
+        throw std::runtime_error(fmt::format("pid {} ({}) has exited (zombie)", pid, st.comm));
+    std::ifstream status(fmt::format("/proc/{}/status", pid));
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("Tgid:", 0) == 0) {
+            int tgid = std::stoi(line.substr(5));
+            if (tgid != pid)
+                throw std::runtime_error(
+                    fmt::format("{} is a thread of process {}: give the process id (-p {})", pid, tgid, tgid));
+            break;
+        }
+    }
 }
 
 uint64_t stack_limit_of(int pid)

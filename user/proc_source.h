@@ -22,11 +22,16 @@ private:
 
 struct ProcStat {
     std::string comm;
+    char state = '?';
+    uint64_t flags = 0;
     uint64_t minflt = 0, majflt = 0;
 };
 
 // Fields of /proc/PID/stat; throws std::runtime_error when the process does not exist.
 ProcStat read_proc_stat(int pid);
+// Throws std::runtime_error unless `pid` is a live user-space process (not a thread id, not a
+// kernel thread, not a zombie).
+void check_traceable_pid(int pid);
 // The soft RLIMIT_STACK of a process (8 MiB when unlimited or unreadable).
 uint64_t stack_limit_of(int pid);
 // Stack pointers of the threads of `pid` that are blocked in a syscall, from /proc/PID/task/*/syscall.

@@ -72,7 +72,7 @@ bool LiveTerminal::quit_requested()
     char buf[64];
     ssize_t n = read(in_fd_, buf, sizeof(buf));
     for (ssize_t i = 0; i < n; ++i)
-        if (buf[i] == 'q' || buf[i] == 'Q' || buf[i] == 3)
+        if (buf[i] == 'q' || buf[i] == 'Q')
             return true;
     return false;
 }

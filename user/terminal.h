@@ -18,7 +18,7 @@ public:
     void size(int& width, int& height) const;
     // Redraws in place (cursor home, each line cleared to its end): no flicker, one write.
     void draw(const std::vector<std::string>& lines);
-    // Reads pending keys; true when the user asked to quit (q, Q, Ctrl-C in raw mode).
+    // Reads pending keys; true when the user asked to quit (q or Q; Ctrl-C arrives as SIGINT).
     bool quit_requested();
     int input_fd() const { return in_fd_; }
 

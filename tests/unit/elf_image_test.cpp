@@ -10,6 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "test_support.h"
 
 using memtrace::ElfCache;
@@ -267,8 +270,21 @@ TEST(ElfImageLoad, MissingFile)
 {
     std::string error;
     EXPECT_EQ(ElfImage::load("/nonexistent/memtrace/file", &error), nullptr);
-    EXPECT_EQ(error, "cannot open /nonexistent/memtrace/file");
+    EXPECT_EQ(error, "cannot open /nonexistent/memtrace/file as a regular file");
     EXPECT_EQ(ElfImage::load("/nonexistent/memtrace/file"), nullptr) << "error pointer is optional";
+}
+
+TEST(ElfImageLoad, NotARegularFile)
+{
+    // memtrace runs as root and opens what a target mapped: a FIFO must neither block nor load.
+    std::string fifo = ::testing::TempDir() + "memtrace-elf-fifo";
+    ::unlink(fifo.c_str());
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::string error;
+    EXPECT_EQ(ElfImage::load(fifo, &error), nullptr);
+    EXPECT_EQ(error, "cannot open " + fifo + " as a regular file");
+    EXPECT_EQ(ElfImage::load("/dev/zero", &error), nullptr);
+    ::unlink(fifo.c_str());
 }
 
 TEST(ElfImageLoad, TruncatedElf)

@@ -90,9 +90,16 @@ void AddressSpace::load_snapshot(const std::vector<MapsEntry>& maps, uint64_t st
     }
     const Region* previous = nullptr;
     for (auto& [start, r] : regions_) {
-        classify(r, previous);
+        classify(r, previous && previous->end == r.start ? previous : nullptr);
         previous = &r;
     }
+}
+
+void AddressSpace::clear()
+{
+    regions_.clear();
+    last_hit_ = nullptr;
+    stack_top_ = 0;
 }
 
 void AddressSpace::split_at(uint64_t addr)
@@ -287,7 +294,7 @@ void AddressSpace::classify(Region& r, const Region* previous)
         // The mappings of one loaded object lie side by side and share one bias. Take it from the
         // neighbour when there is one: a page that two PT_LOADs share (the end of .eh_frame and
         // the start of RELRO) is ambiguous on its own once RELRO has been made read-only.
-        if (elf && previous && previous->elf == elf && previous->path == r.path)
+        if (elf && previous && previous->elf == elf && previous->path == r.path && r.offset > previous->offset)
             vaddr = r.start - previous->bias;
         else if (elf)
             vaddr = elf->vaddr_of_offset(r.offset, r.write, r.exec);

@@ -71,6 +71,7 @@ public:
     void remap(uint64_t old_start, uint64_t old_len, uint64_t new_start, uint64_t new_len, bool keep_old);
     void set_brk(uint64_t start_brk, uint64_t brk);
     void label_thread_stack(uint64_t sp, uint32_t tid);
+    void clear();
 
     // The segment an address belongs to now.
     SegmentId segment_of(uint64_t addr) const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gelf.h>
@@ -57,10 +58,17 @@ std::string section_group(const ElfSection& section)
 
 std::shared_ptr<const ElfImage> ElfImage::load(const std::string& path, std::string* error)
 {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // memtrace runs as root and opens whatever the target mapped: regular files only, and never
+    // block on a FIFO or a device.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st {};
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        ::close(fd);
+        fd = -1;
+    }
     if (fd < 0) {
         if (error)
-            *error = "cannot open " + path;
+            *error = "cannot open " + path + " as a regular file";
         return nullptr;
     }
     // Read the whole file through libelf's own reader; close our fd once libelf is done.
@@ -172,11 +180,17 @@ uint64_t ElfImage::image_end() const
 
 std::shared_ptr<const ElfImage> ElfCache::get(const std::string& path)
 {
-    auto it = images_.find(path);
+    // Keyed by what the path names now, not by the path: a rebuilt binary is a new file.
+    struct stat st {};
+    std::string key = path;
+    if (stat(path.c_str(), &st) == 0)
+        key += '\0' + std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) + ':' +
+               std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec);
+    auto it = images_.find(key);
     if (it != images_.end())
         return it->second;
     auto image = ElfImage::load(path);
-    images_.emplace(path, image);
+    images_.emplace(key, image);
     return image;
 }
 

@@ -53,8 +53,6 @@ std::string sparkline(const std::vector<uint64_t>& values, size_t width, bool fr
         if (from_zero && values[i] == 0)
             level = -1;  // an empty bucket draws as a gap, not as the lowest tick
         out += level < 0 ? " " : ticks[level];
-        continue;
-        out += ticks[level];
     }
     return out;
 }

@@ -46,7 +46,7 @@ nlohmann::json report_to_json(const Report& r)
         nlohmann::json row = {{"pid", p.pid}, {"comm", p.comm}, {"alive", p.alive}, {"faults", p.faults},
                               {"untraced_faults", p.untraced_faults}};
         row["kernel_faults"] = p.kernel_known ? nlohmann::json(p.kernel_faults) : nlohmann::json(nullptr);
-        row["kernel_baseline"] = p.kernel_exact ? "exec" : "attach";
+        row["kernel_baseline"] = p.kernel_exact ? p.kernel_baseline : "attach";
         processes.push_back(row);
     }
     j["processes"] = processes;

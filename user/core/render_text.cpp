@@ -32,13 +32,24 @@ namespace {
 
 void render_process_lines(std::ostream& out, const Report& r)
 {
-    for (const ProcessRow& p : r.processes) {
+    // With -f a build can start thousands of processes: the busiest ones, then a count.
+    constexpr size_t kMaxRows = 20;
+    std::vector<const ProcessRow*> rows;
+    for (const ProcessRow& p : r.processes)
+        rows.push_back(&p);
+    if (rows.size() > kMaxRows) {
+        std::stable_sort(rows.begin(), rows.end(),
+                         [](const ProcessRow* a, const ProcessRow* b) { return a->faults > b->faults; });
+        rows.resize(kMaxRows);
+    }
+    for (const ProcessRow* row : rows) {
+        const ProcessRow& p = *row;
         std::string kernel = "kernel count unknown (process still running at the end)";
         if (p.kernel_known) {
             int64_t difference = static_cast<int64_t>(p.faults + p.untraced_faults) -
                                  static_cast<int64_t>(p.kernel_faults);
-            kernel = fmt::format("kernel counted {} (minflt+majflt {})", with_commas(p.kernel_faults),
-                                 p.kernel_exact ? "since exec" : "since attach, read from /proc");
+            kernel = fmt::format("kernel counted {} (minflt+majflt since {})", with_commas(p.kernel_faults),
+                                 p.kernel_exact ? p.kernel_baseline : "attach, read from /proc");
             if (p.untraced_faults)
                 kernel += fmt::format(", of which {} in exec without a tracepoint (get_user_pages)",
                                       with_commas(p.untraced_faults));
@@ -50,6 +61,8 @@ void render_process_lines(std::ostream& out, const Report& r)
         fmt::print(out, "pid {} ({}){}: {} faults{}{}\n", p.pid, p.comm, p.alive ? "" : " exited",
                    with_commas(p.faults), kernel.empty() ? "" : "; ", kernel);
     }
+    if (r.processes.size() > rows.size())
+        fmt::print(out, "... and {} more processes (--json lists them all)\n", r.processes.size() - rows.size());
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ struct ProcessRow {
     uint64_t untraced_faults = 0;  // counted by the kernel inside exec, without a tracepoint
     // The kernel's own minflt+majflt over the same span, when both ends are known.
     bool kernel_known = false;
-    bool kernel_exact = false;  // baseline taken at exec by the BPF program (not read from /proc)
+    bool kernel_exact = false;  // baseline taken by the BPF program (not read from /proc)
+    const char* kernel_baseline = "exec";  // when kernel_exact: "exec" or "fork"
     uint64_t kernel_faults = 0;
 };
 

@@ -9,6 +9,7 @@ namespace memtrace {
 namespace {
 
 constexpr uint64_t kPageMask = ~0xfffULL;
+constexpr size_t kMaxHeldFaults = 4096;
 
 // Copies a record out of ring-buffer memory into a properly typed, aligned value.
 template <typename T>
@@ -156,12 +157,16 @@ bool TraceState::handle(const void* data, size_t size)
     case MT_REC_FAULT: {
         const auto f = load<mt_fault>(data);
         ProcessState* p = find(hdr.tgid);
-        if (p && p->wait_for_exec) {
-            ++before_exec_;  // memtrace's own fork, before the command's first instruction
-            return true;
-        }
+        if (p && p->wait_for_exec)
+            return true;  // memtrace's own fork, before the command's first instruction
         if (p && p->exec_pending) {
             p->held_faults.push_back({f, false});
+            // An exec takes a handful of faults before its record. Thousands mean the record was
+            // lost: stop holding and attribute against what the model has.
+            if (p->held_faults.size() >= kMaxHeldFaults) {
+                p->exec_pending = false;
+                replay_held(*p, true);
+            }
             return true;
         }
         on_fault(f);
@@ -187,7 +192,12 @@ bool TraceState::handle(const void* data, size_t size)
         on_major(m);
         break;
     }
-    case MT_REC_EXEC_BEGIN: get_or_create(hdr.tgid).exec_pending = true; break;
+    case MT_REC_EXEC_BEGIN: {
+        ProcessState& p = get_or_create(hdr.tgid);
+        p.exec_pending = true;
+        p.exec_layout.clear();  // what a lost exec record left behind
+        break;
+    }
     case MT_REC_EXEC_FAILED: {
         ProcessState& p = get_or_create(hdr.tgid);
         p.exec_pending = false;
@@ -293,6 +303,8 @@ void TraceState::replay_held(ProcessState& p, bool count_for_process)
 {
     for (const ProcessState::HeldFault& held : p.held_faults) {
         on_fault(held.fault, count_for_process);
+        if (observer_)
+            observer_(held.fault.hdr, p.space.segment_of(held.fault.addr), p);
         if (held.major) {
             mt_major m{};
             m.hdr = held.fault.hdr;
@@ -457,14 +469,17 @@ void TraceState::on_fork(const mt_fork& f)
             parent->space.label_thread_stack(f.child_sp, f.child_tid);
         return;
     }
-    if (!parent || find(f.child_tgid))
+    if (!parent)
         return;
-    auto child = std::make_unique<ProcessState>(*parent, f.child_tgid);
+    if (ProcessState* old = find(f.child_tgid); old && old->alive)
+        return;
+    auto child = std::make_unique<ProcessState>(*parent, f.child_tgid);  // replaces a dead pid's entry
+    child->baseline_from_fork = true;
     // A new process starts with zero faults on the kernel's books, and the FORK record comes
     // before any of its faults: the comparison is exact from here.
     child->baseline_known = child->baseline_exact = true;
     last_process_ = nullptr;
-    processes_.emplace(f.child_tgid, std::move(child));
+    processes_[f.child_tgid] = std::move(child);
 }
 
 void TraceState::on_exit(const mt_exit& e)
@@ -475,6 +490,7 @@ void TraceState::on_exit(const mt_exit& e)
     p->alive = false;
     p->final_known = true;
     p->final_faults = e.minflt + e.majflt;
+    p->space.clear();  // nothing faults in a dead process: keep long -f runs bounded
 }
 
 Report TraceState::report(double elapsed_s, double interval_s, bool final)
@@ -523,8 +539,10 @@ Report TraceState::report(double elapsed_s, double interval_s, bool final)
         row.alive = p.alive;
         row.faults = p.faults;
         row.untraced_faults = p.untraced_faults;
-        row.kernel_known = p.baseline_known && p.final_known;
+        // A final count below the baseline means one end is wrong: say unknown, never wrap.
+        row.kernel_known = p.baseline_known && p.final_known && p.final_faults >= p.baseline_faults;
         row.kernel_exact = p.baseline_exact;
+        row.kernel_baseline = p.baseline_from_fork ? "fork" : "exec";
         if (row.kernel_known)
             row.kernel_faults = p.final_faults - p.baseline_faults;
         r.processes.push_back(std::move(row));

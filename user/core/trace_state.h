@@ -42,6 +42,7 @@ struct ProcessState {
     // into the new stack during a later exec (measured at each exec from the kernel's counters).
     uint64_t untraced_faults = 0;
     bool baseline_known = false, baseline_exact = false, final_known = false;
+    bool baseline_from_fork = false;
     uint64_t baseline_faults = 0, final_faults = 0;
     // A launched command: its faults count from its exec on (before it, it is memtrace's fork).
     bool wait_for_exec = false;
@@ -126,7 +127,7 @@ private:
     std::map<std::pair<uint32_t, uint64_t>, std::string> paths_;  // (dev, inode) -> path, from /proc
     Observer observer_;
 
-    uint64_t faults_ = 0, major_ = 0, unmatched_major_ = 0, malformed_ = 0, before_exec_ = 0;
+    uint64_t faults_ = 0, major_ = 0, unmatched_major_ = 0, malformed_ = 0;
     uint64_t reported_faults_ = 0;
     uint64_t kernel_faults_ = 0, dropped_ = 0;
     uint64_t brk_calls_ = 0, mmap_calls_ = 0, munmap_calls_ = 0, mremap_calls_ = 0, mprotect_calls_ = 0;

@@ -22,6 +22,8 @@ namespace memtrace {
 namespace {
 
 bool g_libbpf_verbose = false;
+constexpr size_t kBatch = 1 << 16;
+constexpr int kBatchFull = -EAGAIN;  // on_record's "stop here, more to come" (the record is consumed)
 
 int print_libbpf(enum libbpf_print_level level, const char* format, va_list args)
 {
@@ -116,7 +118,7 @@ int BpfTracer::on_record(void* ctx, void* data, size_t size)
     // Exceptions must not unwind through libbpf's C frames: park it, stop, rethrow in consume().
     try {
         self->handler_(data, size);
-        return 0;
+        return ++self->consumed_in_call_ < kBatch ? 0 : kBatchFull;
     } catch (...) {
         self->handler_error_ = std::current_exception();
         return -1;
@@ -125,16 +127,20 @@ int BpfTracer::on_record(void* ctx, void* data, size_t size)
 
 int BpfTracer::ring_fd() const { return ring_buffer__epoll_fd(ring_.get()); }
 
-void BpfTracer::consume()
+bool BpfTracer::consume()
 {
+    consumed_in_call_ = 0;
     int n = ring_buffer__consume(ring_.get());
     if (handler_error_) {
         auto error = handler_error_;
         handler_error_ = nullptr;
         std::rethrow_exception(error);
     }
+    if (n == kBatchFull)
+        return true;
     if (n < 0 && n != -EINTR)
         throw libbpf_error("reading the ring buffer failed", n);
+    return false;
 }
 
 KernelCounters BpfTracer::counters() const

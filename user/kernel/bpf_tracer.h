@@ -38,8 +38,10 @@ public:
 
     // Pollable descriptor that becomes readable when records are waiting.
     int ring_fd() const;
-    // Hands every waiting record to the handler; rethrows what the handler threw.
-    void consume();
+    // Hands waiting records to the handler, at most a batch per call so that a producer as fast as
+    // the consumer cannot keep the caller from its timers and signals; rethrows what the handler
+    // threw. Returns true when records may still be waiting.
+    bool consume();
     KernelCounters counters() const;
 
 private:
@@ -58,6 +60,7 @@ private:
 
     RecordHandler handler_;
     std::exception_ptr handler_error_;
+    size_t consumed_in_call_ = 0;  // records handled by the current consume()
     std::unique_ptr<memtrace_bpf, SkeletonDeleter> skel_;
     std::vector<std::unique_ptr<bpf_link, LinkDeleter>> perf_links_;
     std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
