@@ -157,6 +157,12 @@ void expect_phases_match(const std::vector<Event>& events, const WorkloadReport&
             // Read faults on cached file pages map up to 16 pages at once (fault-around).
             EXPECT_GE(in_range, 1u);
             EXPECT_LE(in_range, p.pages);
+        } else if (p.name == "stack") {
+            // Stack pages are reused memory: now and then (seen once in ~20 runs, in the kernel's
+            // count as well) one page of the frame was already present from earlier, deeper calls.
+            // The exact check is the one against the kernel's count above.
+            EXPECT_LE(in_range, p.pages);
+            EXPECT_GE(in_range, p.pages - 2);
         } else {
             EXPECT_EQ(in_range, p.pages) << "one fault per page touched";
         }
