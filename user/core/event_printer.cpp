@@ -2,6 +2,10 @@
 
 #include <sys/mman.h>
 
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
 #include <fmt/compile.h>
 
 namespace memtrace {
@@ -152,11 +156,11 @@ void EventPrinter::print(const mt_header& h, SegmentId segment, const ProcessSta
 
 void EventPrinter::flush()
 {
-    if (buffer_.size()) {
-        std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
-        buffer_.clear();
-    }
-    std::fflush(out_);
+    size_t size = buffer_.size();
+    bool ok = !size || std::fwrite(buffer_.data(), 1, size, out_) == size;
+    buffer_.clear();
+    if (!ok || std::fflush(out_) != 0)
+        throw std::runtime_error(fmt::format("cannot write the events: {}", std::strerror(errno)));
 }
 
 }  // namespace memtrace

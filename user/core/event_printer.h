@@ -16,12 +16,19 @@ public:
         : out_(out), segments_(segments), start_ns_(start_ns)
     {
     }
-    ~EventPrinter() { flush(); }
+    ~EventPrinter()
+    {
+        try {
+            flush();
+        } catch (...) {  // already reported, or nowhere left to report it
+        }
+    }
     EventPrinter(const EventPrinter&) = delete;
     EventPrinter& operator=(const EventPrinter&) = delete;
 
     void print(const mt_header& record, SegmentId segment, const ProcessState& process);
     void print_header();
+    // Throws std::runtime_error when the output is gone (memtrace --events | head).
     void flush();
 
 private:
