@@ -406,18 +406,25 @@ static __always_inline void emit_marker(__u64 pid_tgid, __u16 type)
  * are not modelled (its faults still count, attributed as far as the exec layout goes). */
 #define MT_USER32_CS 0x23
 
+/* The syscalls that change the address space (or replace it): every other one leaves at once. */
+static __always_inline bool is_modelled_syscall(long id)
+{
+	switch (id) {
+	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk: case NR_mremap:
+	case NR_shmat: case NR_shmdt: case NR_execve: case NR_execveat:
+		return true;
+	default:
+		return false;
+	}
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
 	if (BPF_CORE_READ(regs, cs) == MT_USER32_CS)
 		return 0;
-	switch (id) {
-	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk: case NR_mremap:
-	case NR_shmat: case NR_shmdt: case NR_execve: case NR_execveat:
-		break;
-	default:
+	if (!is_modelled_syscall(id))
 		return 0;
-	}
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_traced(pid_tgid >> 32))
 		return 0;
@@ -448,13 +455,8 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	if (BPF_CORE_READ(regs, cs) == MT_USER32_CS)
 		return 0;
 	long id = BPF_CORE_READ(regs, orig_ax);
-	switch (id) {
-	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk: case NR_mremap:
-	case NR_shmat: case NR_shmdt: case NR_execve: case NR_execveat:
-		break;
-	default:
+	if (!is_modelled_syscall(id))
 		return 0;
-	}
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_traced(pid_tgid >> 32))
 		return 0;

@@ -169,9 +169,7 @@ bool TraceState::handle(const void* data, size_t size)
             }
             return true;
         }
-        on_fault(f);
-        if (observer_)
-            segment = p ? p->space.segment_of(f.addr) : SegmentTable::kUnmapped;
+        segment = on_fault(f);
         break;
     }
     case MT_REC_MAJOR: {
@@ -270,7 +268,7 @@ bool TraceState::handle(const void* data, size_t size)
     return true;
 }
 
-void TraceState::on_fault(const mt_fault& f, bool count_for_process)
+SegmentId TraceState::on_fault(const mt_fault& f, bool count_for_process)
 {
     ProcessState* p = find(f.hdr.tgid);
     SegmentId seg = SegmentTable::kUnmapped;
@@ -297,14 +295,15 @@ void TraceState::on_fault(const mt_fault& f, bool count_for_process)
         else if (kind == SegmentKind::Stack && p->space.stack_top() > f.addr)
             stack_depths_.add(p->space.stack_top() - f.addr);
     }
+    return seg;
 }
 
 void TraceState::replay_held(ProcessState& p, bool count_for_process)
 {
     for (const ProcessState::HeldFault& held : p.held_faults) {
-        on_fault(held.fault, count_for_process);
+        SegmentId segment = on_fault(held.fault, count_for_process);
         if (observer_)
-            observer_(held.fault.hdr, p.space.segment_of(held.fault.addr), p);
+            observer_(held.fault.hdr, segment, p);
         if (held.major) {
             mt_major m{};
             m.hdr = held.fault.hdr;

@@ -106,7 +106,8 @@ private:
 
     ProcessState* find(uint32_t pid);
     ProcessState& get_or_create(uint32_t pid);
-    void on_fault(const mt_fault& f, bool count_for_process = true);
+    // Counts the fault; returns the segment it was attributed to.
+    SegmentId on_fault(const mt_fault& f, bool count_for_process = true);
     void on_major(const mt_major& m);
     void replay_held(ProcessState& p, bool count_for_process);
     void on_mmap(ProcessState& p, const mt_mmap& m);
