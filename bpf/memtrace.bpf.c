@@ -17,8 +17,15 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 target_tgid = 0;    /* fast path for the common single-process case */
 const volatile bool follow_forks = false;
 const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the consumer once this much is pending */
+/* Faults stream while less than this is pending; beyond it the rest of the ring is kept for the
+ * mapping records (the model must stay exact) and faults are counted in `overflow`. */
+const volatile __u64 fault_room_bytes = 6 * 1024 * 1024;
 /* Launch mode: the target is memtrace's own fork until it execs the command; ignore it till then. */
 const volatile bool wait_for_exec = false;
+/* --latency: a record when each fault is handled too (software perf event PAGE_FAULTS_MIN). */
+const volatile bool measure_latency = false;
+/* --stacks: count user stacks of faults, brk and mmap in the kernel. */
+const volatile bool record_stacks = false;
 
 bool target_execed = false;
 
@@ -29,6 +36,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024); /* resized by the loader */
 } events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct mt_overflow_key);
+	__type(value, struct mt_overflow_count);
+} overflow SEC(".maps");
 
 /* Processes to trace (tgid -> 1). The loader puts the target in; -f adds children here. */
 struct {
@@ -45,10 +59,34 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* --stacks: user stacks, and how often each (process, stack, kind) was seen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MT_STACK_DEPTH * sizeof(__u64));
+} stack_traces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct mt_stack_key);
+	__type(value, __u64);
+} stack_counts SEC(".maps");
+
+/* Resident pages of each traced process (tgid -> struct mt_rss), sampled by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct mt_rss);
+} rss SEC(".maps");
+
 /* Syscall arguments saved at entry, read back at exit (keyed by thread id). */
 struct syscall_args {
 	__u64 args[6];
 	__u64 aux;
+	__u64 enter_ns;
 };
 
 struct {
@@ -93,37 +131,96 @@ static __always_inline void *reserve(__u64 size)
 }
 
 /* Hot-path submit: no wakeup per record (about 4 us each here); wake the consumer once a batch is
- * pending. The consumer also polls with a short timeout, so a quiet trickle is never stranded. */
-static __always_inline void submit_batched(void *rec)
+ * pending (`pending`: what the caller's query saw before reserving). The consumer also polls with a
+ * short timeout, so a quiet trickle is never stranded. */
+static __always_inline void submit_batched(void *rec, __u64 pending)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(rec, flags);
+	bpf_ringbuf_submit(rec, pending >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline int on_fault(unsigned long address, struct pt_regs *regs,
+/* A fault (or its major mark) that is not streamed: counted for its page in the kernel. */
+static __always_inline void count_overflow(__u32 tgid, __u64 addr, bool major)
+{
+	struct mt_overflow_key key = {.tgid = tgid, .pad = 0, .page = addr & ~4095ULL};
+	if (!major)
+		count(MT_CNT_OVERFLOW);
+	struct mt_overflow_count *c = bpf_map_lookup_elem(&overflow, &key);
+	if (!c) {
+		struct mt_overflow_count zero = {};
+		bpf_map_update_elem(&overflow, &key, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&overflow, &key);
+		if (!c) {
+			if (!major)
+				count(MT_CNT_OVERFLOW_LOST);
+			return;
+		}
+	}
+	if (major)
+		__sync_fetch_and_add(&c->major, 1);
+	else
+		__sync_fetch_and_add(&c->faults, 1);
+}
+
+/* Room in the ring for one more fault-path record, or NULL (then counted in `overflow`). */
+static __always_inline void *reserve_fault_record(__u64 size, __u64 *pending)
+{
+	*pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (*pending > fault_room_bytes)
+		return NULL;
+	return bpf_ringbuf_reserve(&events, size, 0);
+}
+
+/* Adds one to the count of the current user stack (--stacks). `ctx` is the program's own context:
+ * bpf_get_stackid takes the registers from it, and the user ones from the task when the program
+ * runs in the kernel. */
+static __always_inline void count_stack(void *ctx, __u32 tgid, __u32 kind)
+{
+	struct mt_stack_key key = {};
+	key.tgid = tgid;
+	key.kind = kind;
+	key.stack_id = bpf_get_stackid(ctx, &stack_traces, BPF_F_USER_STACK);
+	__u64 *n = bpf_map_lookup_elem(&stack_counts, &key);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	__u64 one = 1;
+	if (bpf_map_update_elem(&stack_counts, &key, &one, BPF_NOEXIST) != 0) {
+		n = bpf_map_lookup_elem(&stack_counts, &key); /* another CPU added it meanwhile */
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		else
+			count(MT_CNT_STACKS_LOST); /* the map is full */
+	}
+}
+
+static __always_inline int on_fault(void *ctx, unsigned long address, __u64 ip,
 				    unsigned long error_code, __u16 extra_flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_traced(pid_tgid >> 32))
 		return 0;
 	count(MT_CNT_FAULTS);
-	struct mt_fault *f = reserve(sizeof(*f));
-	if (!f)
+	if (record_stacks)
+		count_stack(ctx, pid_tgid >> 32, MT_STACK_FAULT);
+	__u64 pending;
+	struct mt_fault *f = reserve_fault_record(sizeof(*f), &pending);
+	if (!f) {
+		count_overflow(pid_tgid >> 32, address, false);
 		return 0;
+	}
 	fill_header(&f->hdr, MT_REC_FAULT, pid_tgid);
 	f->hdr.flags = (error_code & 0x1f) | extra_flags;
 	f->addr = address;
-	f->ip = BPF_CORE_READ(regs, ip);
-	submit_batched(f);
+	f->ip = ip;
+	submit_batched(f, pending);
 	return 0;
 }
 
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(handle_fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	return on_fault(address, regs, error_code, 0);
+	return on_fault(ctx, address, BPF_CORE_READ(regs, ip), error_code, 0);
 }
 
 /* Faults the kernel takes on user memory (copy_to_user into a fresh buffer...) count in the
@@ -136,25 +233,53 @@ int BPF_PROG(handle_fault_kernel, unsigned long address, struct pt_regs *regs, u
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (!task->mm)
 		return 0;
-	return on_fault(address, regs, error_code, MT_FAULT_KERNEL_MODE);
+	/* Under pagefault_disable() (copy_from_user_nofault: a stack walk, this program's own
+	 * bpf_get_stackid among them) the fault is not handled, only fails: not the process's. */
+	if (task->pagefault_disabled)
+		return 0;
+	/* The code that faulted is the kernel's (copy_to_user...); the site worth showing is the user
+	 * instruction that made the system call. */
+	struct pt_regs *user_regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 ip = user_regs ? BPF_CORE_READ(user_regs, ip) : 0;
+	return on_fault(ctx, address, ip, error_code, MT_FAULT_KERNEL_MODE);
 }
 
 /* Software perf event PERF_COUNT_SW_PAGE_FAULTS_MAJ: fires on the faulting thread once the fault
  * was handled and accounted as major. The tracepoint record of the same fault came before it. */
-SEC("perf_event")
-int handle_major(struct bpf_perf_event_data *ctx)
+static __always_inline int on_fault_done(struct bpf_perf_event_data *ctx, bool major)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_traced(pid_tgid >> 32))
 		return 0;
-	count(MT_CNT_MAJOR);
-	struct mt_major *m = reserve(sizeof(*m));
-	if (!m)
+	if (major)
+		count(MT_CNT_MAJOR);
+	__u64 pending;
+	struct mt_major *m = reserve_fault_record(sizeof(*m), &pending);
+	if (!m) {
+		/* Its fault may have been streamed: the major mark then lands on the same page here. A
+		 * minor completion (--latency) carries only a time, which is dropped. */
+		if (major)
+			count_overflow(pid_tgid >> 32, ctx->addr, true);
 		return 0;
-	fill_header(&m->hdr, MT_REC_MAJOR, pid_tgid);
+	}
+	fill_header(&m->hdr, measure_latency ? MT_REC_FAULT_DONE : MT_REC_MAJOR, pid_tgid);
+	m->hdr.flags = major ? MT_DONE_MAJOR : 0;
 	m->addr = ctx->addr;
-	submit_batched(m);
+	submit_batched(m, pending);
 	return 0;
+}
+
+SEC("perf_event")
+int handle_major(struct bpf_perf_event_data *ctx)
+{
+	return on_fault_done(ctx, true);
+}
+
+/* PERF_COUNT_SW_PAGE_FAULTS_MIN, attached with --latency only: one more program run per fault. */
+SEC("perf_event")
+int handle_minor(struct bpf_perf_event_data *ctx)
+{
+	return on_fault_done(ctx, false);
 }
 
 /* ---- syscalls that change the address space ----
@@ -324,6 +449,7 @@ static __always_inline void emit_range(__u64 pid_tgid, __u16 type, struct syscal
 	fill_header(&m->hdr, type, pid_tgid);
 	m->addr = a->args[0];
 	m->len = a->args[1];
+	m->enter_ns = a->enter_ns;
 	bpf_ringbuf_submit(m, 0);
 }
 
@@ -432,6 +558,8 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 		emit_marker(pid_tgid, MT_REC_EXEC_BEGIN);
 		return 0;
 	}
+	if (record_stacks && (id == NR_brk || id == NR_mmap))
+		count_stack(ctx, pid_tgid >> 32, id == NR_brk ? MT_STACK_BRK : MT_STACK_MMAP);
 	/* x86_64 syscall arguments: rdi, rsi, rdx, r10, r8, r9. */
 	struct syscall_args a = {};
 	a.args[0] = BPF_CORE_READ(regs, di);
@@ -444,6 +572,7 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 		struct task_struct *task = bpf_get_current_task_btf();
 		a.aux = BPF_CORE_READ(task, mm, brk);
 	}
+	a.enter_ns = bpf_ktime_get_ns();
 	__u32 tid = (__u32)pid_tgid;
 	bpf_map_update_elem(&pending, &tid, &a, BPF_ANY);
 	return 0;
@@ -484,6 +613,87 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	case NR_shmat: emit_shm(pid_tgid, MT_REC_SHMAT, ret, &a); break;
 	case NR_shmdt: emit_shm(pid_tgid, MT_REC_SHMDT, ret, &a); break;
 	}
+	return 0;
+}
+
+/* ---- crashes and resident memory ---- */
+
+#define MT_SIGBUS 7
+#define MT_SIGSEGV 11
+#define MT_RLIMIT_STACK 3
+
+/* SIGSEGV and SIGBUS as they are generated, with what the kernel knew about the fault: the
+ * signal's effect on the process is the kernel's business, memtrace only looks. */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
+{
+	if (sig != MT_SIGSEGV && sig != MT_SIGBUS)
+		return 0;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	if (!is_traced(tgid))
+		return 0;
+	struct mt_signal *s = reserve(sizeof(*s));
+	if (!s)
+		return 0;
+	fill_header(&s->hdr, MT_REC_SIGNAL, bpf_get_current_pid_tgid());
+	s->hdr.tgid = tgid;
+	s->hdr.tid = BPF_CORE_READ(task, pid);
+	s->signo = sig;
+	/* info is a real pointer unless it is SEND_SIG_NOINFO (0) or SEND_SIG_PRIV (1). */
+	if ((unsigned long)info > 1) {
+		s->code = BPF_CORE_READ(info, si_code);
+		s->addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
+	} else {
+		s->code = (unsigned long)info == 1 ? 0x80 /* SI_KERNEL */ : 0;
+		s->addr = 0;
+	}
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	s->ip = regs ? BPF_CORE_READ(regs, ip) : 0;
+	s->sp = regs ? BPF_CORE_READ(regs, sp) : 0;
+	s->error_code = BPF_CORE_READ(task, thread.error_code);
+	s->stack_limit = BPF_CORE_READ(task, signal, rlim[MT_RLIMIT_STACK].rlim_cur);
+	s->sender_tgid = bpf_get_current_pid_tgid() >> 32;
+	s->pad = 0;
+	bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* kmem:rss_stat fires on every change of an mm's resident-page counters (in the faulting thread,
+ * or in reclaim). The current values go into the `rss` map for userspace to sample. */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(handle_rss, struct mm_struct *mm, int member)
+{
+	struct task_struct *owner = BPF_CORE_READ(mm, owner);
+	if (!owner)
+		return 0;
+	__u32 tgid = BPF_CORE_READ(owner, tgid);
+	if (!is_traced(tgid))
+		return 0;
+	if (member < 0 || member >= MT_RSS_MAX)
+		return 0;
+	struct mt_rss *r = bpf_map_lookup_elem(&rss, &tgid);
+	if (!r) {
+		struct mt_rss fresh = {};
+		bpf_map_update_elem(&rss, &tgid, &fresh, BPF_NOEXIST);
+		r = bpf_map_lookup_elem(&rss, &tgid);
+		if (!r)
+			return 0;
+		member = -1; /* first sight of this mm: read every counter, not only the one that moved */
+	}
+	/* The approximate per-CPU-batched values, as the tracepoint itself reports them. Constant
+	 * indexes: the verifier does not take a variable offset into a kernel struct. */
+	if (member == -1 || member == MT_RSS_FILE)
+		r->pages[MT_RSS_FILE] = BPF_CORE_READ(mm, rss_stat[MT_RSS_FILE].count);
+	if (member == -1 || member == MT_RSS_ANON)
+		r->pages[MT_RSS_ANON] = BPF_CORE_READ(mm, rss_stat[MT_RSS_ANON].count);
+	if (member == -1 || member == MT_RSS_SWAP)
+		r->pages[MT_RSS_SWAP] = BPF_CORE_READ(mm, rss_stat[MT_RSS_SWAP].count);
+	if (member == -1 || member == MT_RSS_SHMEM)
+		r->pages[MT_RSS_SHMEM] = BPF_CORE_READ(mm, rss_stat[MT_RSS_SHMEM].count);
+	__s64 total = r->pages[MT_RSS_FILE] + r->pages[MT_RSS_ANON] + r->pages[MT_RSS_SHMEM];
+	if (total > r->peak_pages)
+		r->peak_pages = total;
+	r->changes++;
 	return 0;
 }
 

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config            # C++ toolchain
   clang llvm                                  # clang -target bpf for the BPF object
+  libclang-rt-14-dev                          # libFuzzer, ASan, UBSan for clang (scripts/fuzz.sh)
   libbpf-dev bpftool                          # libbpf 1.1, bpftool gen skeleton
   libelf-dev libdw-dev zlib1g-dev             # ELF sections (libelf)
   libfmt-dev libcli11-dev nlohmann-json3-dev  # formatting, options, JSON output

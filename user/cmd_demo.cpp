@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cmd_trace.h"
+#include "seconds_option.h"
 
 namespace memtrace {
 namespace {
@@ -131,7 +132,7 @@ int run_demo_workload(double pace)
 
 void setup_demo_options(CLI::App& app, TraceOptions& o)
 {
-    app.add_option("-i,--interval", o.interval_s, "Seconds between refreshes (default 1)")->check(CLI::Range(0.05, 60.0));
+    app.add_option("-i,--interval", o.interval_s, "Seconds between refreshes (default 1)")->check(seconds_between(0.05, 60.0));
     app.add_flag("--json", o.json, "NDJSON instead of the live view");
     app.add_flag("--events", o.events, "One line per event instead of the live view");
     app.add_flag("--text", o.text, "Plain-text snapshots instead of the live view");

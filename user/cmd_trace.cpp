@@ -17,7 +17,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "core/code_namer.h"
 #include "core/event_printer.h"
+#include "core/folded.h"
+#include "core/output_file.h"
 #include "core/render_json.h"
 #include "core/render_live.h"
 #include "core/render_text.h"
@@ -26,6 +29,7 @@
 #include "kernel/preflight.h"
 #include "launcher.h"
 #include "proc_source.h"
+#include "seconds_option.h"
 #include "terminal.h"
 
 namespace memtrace {
@@ -66,9 +70,10 @@ void setup_trace_options(CLI::App& app, TraceOptions& o)
 {
     app.add_option("-p,--pid", o.pid, "Trace every thread of this running process")->check(CLI::PositiveNumber);
     app.add_flag("-f,--follow", o.follow, "Also trace the processes the target forks");
-    app.add_option("-d,--duration", o.duration_s, "Stop after this many seconds")->check(CLI::PositiveNumber);
+    app.add_option("-d,--duration", o.duration_s, "Stop after this many seconds")
+        ->check(seconds_between(0.001, 1e7));
     app.add_option("-i,--interval", o.interval_s, "Seconds between refreshes and snapshots (default 1)")
-        ->check(CLI::Range(0.05, 3600.0));
+        ->check(seconds_between(0.05, 3600.0));
     app.add_flag("--json", o.json, "One NDJSON object per interval, then a summary object");
     app.add_flag("--events", o.events, "One line per event (fault, mmap, brk, ...) with its segment");
     app.add_flag("--text", o.text, "Plain-text snapshots even when stdout is a terminal");
@@ -76,6 +81,18 @@ void setup_trace_options(CLI::App& app, TraceOptions& o)
                    "File for the command's stdout/stderr (default: /dev/null in the live view, else inherited)");
     app.add_option("--ringbuf-mib", o.ringbuf_mib, "Ring buffer size in MiB, a power of two (default 8)")
         ->check(CLI::Range(1u, 1024u));
+    app.add_option("--sites", o.sites, "How many top faulting code locations to show (default 10, 0 = none)");
+    app.add_flag("--latency", o.latency,
+                 "Time every fault from entry to completion: log2 histograms per segment, minor and major "
+                 "(one more BPF program run per fault)");
+    app.add_flag("--stacks", o.stacks, "Count the user stacks of faults, brk and mmap calls in the kernel");
+    app.add_option("--folded", o.folded,
+                   "Write the fault stacks to FILE in folded format (flamegraph.pl, inferno, speedscope); "
+                   "implies --stacks");
+    app.add_option("-u,--user", o.user,
+                   "Run the command as USER (name or uid). Default: as memtrace's caller, which under sudo is "
+                   "root, as with strace: the command gets the privileges it was given; add -u \"$SUDO_USER\" "
+                   "to run it as yourself");
     app.add_flag("-v,--verbose", o.verbose, "Show libbpf's log");
     app.add_option("command", o.command, "Command to start and trace from its first instruction (after --)");
 }
@@ -90,6 +107,16 @@ int run_trace(const TraceOptions& o)
         throw std::runtime_error("--json and --events are two different outputs: pick one");
     if (o.ringbuf_mib & (o.ringbuf_mib - 1))
         throw std::runtime_error("--ringbuf-mib must be a power of two");
+    if (!o.user.empty() && o.command.empty())
+        throw std::runtime_error("-u USER applies to a command started by memtrace (after --), not to -p");
+    const bool stacks = o.stacks || !o.folded.empty();
+    std::optional<Credentials> run_as;
+    if (!o.user.empty())
+        run_as = credentials_of(o.user);
+    // Opened before anything is traced: a path memtrace must not write is an error up front.
+    std::optional<FileDescriptor> folded_fd;
+    if (!o.folded.empty())
+        folded_fd.emplace(open_output_file(o.folded));
 
     OutputMode mode = o.events ? OutputMode::Events
                     : o.json   ? OutputMode::Json
@@ -107,7 +134,7 @@ int run_trace(const TraceOptions& o)
             output = "/dev/null";  // the command's own output would tear the live view
         if (output.empty() && (mode == OutputMode::Json || mode == OutputMode::Events))
             output = LaunchedCommand::kStderr;  // keep memtrace's stdout parseable
-        child = std::make_unique<LaunchedCommand>(o.command, output);
+        child = std::make_unique<LaunchedCommand>(o.command, output, run_as ? &*run_as : nullptr);
         target = static_cast<uint32_t>(child->pid());
     }
 
@@ -122,6 +149,10 @@ int run_trace(const TraceOptions& o)
 
     ProcProcessSource source;
     TraceState state(source, stack_limit_of(target));
+    SymbolizerCodeNamer namer;
+    state.set_code_namer(&namer);
+    state.set_sites(o.sites);
+    state.set_latency(o.latency);
     std::unique_ptr<EventPrinter> printer;
 
     BpfOptions bpf_options;
@@ -129,9 +160,12 @@ int run_trace(const TraceOptions& o)
     bpf_options.follow_forks = o.follow;
     bpf_options.wait_for_exec = child != nullptr;
     bpf_options.ringbuf_bytes = o.ringbuf_mib << 20;
+    bpf_options.measure_latency = o.latency;
+    bpf_options.record_stacks = stacks;
     bpf_options.verbose = o.verbose;
     BpfTracer tracer(bpf_options, [&](const void* data, size_t size) { state.handle(data, size); });
     uint64_t start_ns = monotonic_ns();
+    state.set_clock_origin(start_ns);
     Clock::time_point start = Clock::now();
 
     std::string comm;
@@ -181,9 +215,25 @@ int run_trace(const TraceOptions& o)
 
     std::optional<Report> last_report;
     LiveTitle title{fmt::format("pid {} ({})", target, comm), ""};
+    // What the kernel keeps rather than streams: counters, resident pages, stack counts.
     auto refresh_counters = [&] {
+        // Faults counted in the kernel while the ring was full are placed with the model once every
+        // record made before them is in (bounded: a storm must not keep the report from coming).
+        for (int batch = 0; batch < 64 && tracer.consume(); ++batch) {
+        }
+        state.add_overflow(tracer.drain_overflow());
         KernelCounters k = tracer.counters();
-        state.set_kernel_counters(k.faults, k.dropped);
+        state.set_kernel_counters(k.faults, k.dropped, k.overflow_lost);
+        for (uint32_t pid : state.live_pids())
+            if (std::optional<mt_rss> rss = tracer.rss(pid))
+                state.set_rss(pid, *rss);
+        for (uint32_t pid : state.exited_since_report()) {
+            if (std::optional<mt_rss> rss = tracer.rss(pid))
+                state.set_rss(pid, *rss);  // for its peak
+            tracer.forget_rss(pid);
+        }
+        if (stacks)
+            state.add_stacks(tracer.drain_stacks(), k.stacks_lost);
     };
     auto draw_live = [&] {
         int width, height;
@@ -303,6 +353,10 @@ int run_trace(const TraceOptions& o)
     case OutputMode::Json: render_json_line(std::cout, summary); break;
     case OutputMode::Events: render_text(std::cerr, summary); break;
     default: render_text(std::cout, summary); break;
+    }
+    if (folded_fd) {
+        uint64_t lines = write_folded(folded_fd->get(), state.folded(MT_STACK_FAULT));
+        fmt::print(stderr, "memtrace: wrote {} fault stacks to {}\n", lines, o.folded);
     }
     if (mode != OutputMode::Json)
         fmt::print(mode == OutputMode::Events ? stderr : stdout, "memtrace: {}\n", end_reason);

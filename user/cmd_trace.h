@@ -21,6 +21,11 @@ struct TraceOptions {
     bool text = false;  // plain text even on a terminal
     std::string command_output;
     unsigned ringbuf_mib = 8;
+    size_t sites = 10;       // fault sites shown (0: none)
+    bool latency = false;    // fault latency histograms
+    bool stacks = false;     // user stacks of faults, brk and mmap
+    std::string folded;      // write fault stacks here, folded (implies stacks)
+    std::string user;        // -u: run the command as this user
     bool verbose = false;
 };
 

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -10,11 +12,39 @@
 
 #include <fmt/format.h>
 
+#include "core/output_file.h"
+
 namespace memtrace {
 
-LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, const std::string& output)
+Credentials credentials_of(const std::string& user)
+{
+    errno = 0;
+    passwd* pw = getpwnam(user.c_str());
+    if (!pw && !user.empty() && user.find_first_not_of("0123456789") == std::string::npos)
+        pw = getpwuid(static_cast<uid_t>(std::stoul(user)));
+    if (!pw)
+        throw std::runtime_error(fmt::format("-u {}: no such user", user));
+    Credentials c;
+    c.user = pw->pw_name;
+    c.uid = pw->pw_uid;
+    c.gid = pw->pw_gid;
+    int n = 64;
+    c.groups.resize(n);
+    while (getgrouplist(pw->pw_name, pw->pw_gid, c.groups.data(), &n) < 0)
+        c.groups.resize(n);
+    c.groups.resize(n);
+    return c;
+}
+
+LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, const std::string& output,
+                                 const Credentials* as)
     : program_(argv.at(0))
 {
+    // Opened here, not in the child: a refused path is memtrace's one-line error, not a silent
+    // loss of the command's output.
+    int out = -1;
+    if (!output.empty() && output != kStderr)
+        out = open_output_file(output);
     int gate[2], error[2];
     if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(error, O_CLOEXEC) != 0)
         throw std::runtime_error(fmt::format("pipe: {}", strerror(errno)));
@@ -24,8 +54,12 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, const std
     args.push_back(nullptr);
 
     pid_ = fork();
-    if (pid_ < 0)
-        throw std::runtime_error(fmt::format("fork: {}", strerror(errno)));
+    if (pid_ < 0) {
+        int err = errno;
+        if (out >= 0)
+            close(out);
+        throw std::runtime_error(fmt::format("fork: {}", strerror(err)));
+    }
     if (pid_ == 0) {
         // Child: only async-signal-safe calls from here on. Drop our copy of the gate's write end,
         // or the child would never see EOF when memtrace gives up.
@@ -40,15 +74,20 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, const std
             _exit(127);  // memtrace gave up before attaching
         if (output == kStderr) {
             dup2(2, 1);
-        } else if (!output.empty()) {
+        } else if (out >= 0) {
             int in = open("/dev/null", O_RDONLY);
-            int out = open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
             if (in >= 0)
                 dup2(in, 0);
-            if (out >= 0) {
-                dup2(out, 1);
-                dup2(out, 2);
-            }
+            dup2(out, 1);
+            dup2(out, 2);
+        }
+        // Groups first, then the group, then the user: each step needs the privilege the next drops.
+        if (as && (setgroups(as->groups.size(), as->groups.data()) != 0 || setgid(as->gid) != 0 ||
+                   setuid(as->uid) != 0)) {
+            int err = errno;
+            ssize_t ignored = write(error[1], &err, sizeof(err));
+            (void)ignored;
+            _exit(127);
         }
         sigset_t none;
         sigemptyset(&none);
@@ -61,6 +100,8 @@ LaunchedCommand::LaunchedCommand(const std::vector<std::string>& argv, const std
     }
     close(gate[0]);
     close(error[1]);
+    if (out >= 0)
+        close(out);
     gate_fd_ = gate[1];
     error_fd_ = error[0];
 }

@@ -9,14 +9,27 @@
 
 namespace memtrace {
 
+// Who the command runs as (-u USER): resolved before the fork, applied in the child before exec.
+struct Credentials {
+    std::string user;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;
+};
+
+// Looks USER (a name or a numeric uid) up in the password database; throws std::runtime_error.
+Credentials credentials_of(const std::string& user);
+
 class LaunchedCommand {
 public:
     static constexpr const char* kStderr = "<stderr>";  // `output`: send the command's stdout to stderr
 
     // Forks; the child blocks until release(). `output` (if not empty) becomes the child's stdout and
     // stderr, and its stdin is /dev/null; kStderr sends its stdout to memtrace's stderr instead.
-    // Throws std::runtime_error when fork fails.
-    LaunchedCommand(const std::vector<std::string>& argv, const std::string& output);
+    // With `as`, the child takes those credentials before exec. Throws std::runtime_error when the
+    // output file cannot be opened (see open_output_file) or fork fails.
+    LaunchedCommand(const std::vector<std::string>& argv, const std::string& output,
+                    const Credentials* as = nullptr);
     ~LaunchedCommand();
     LaunchedCommand(const LaunchedCommand&) = delete;
     LaunchedCommand& operator=(const LaunchedCommand&) = delete;

@@ -33,7 +33,7 @@ ProcStat read_proc_stat(int pid)
         throw std::runtime_error(fmt::format("no process with pid {}", pid));
     // "pid (comm) state ppid ..." — comm may hold spaces and parentheses: cut at the last ')'.
     size_t open = line.find('('), close = line.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close < open)
+    if (open == std::string::npos || close == std::string::npos || close < open || close + 2 > line.size())
         throw std::runtime_error(fmt::format("/proc/{}/stat: unexpected format", pid));
     ProcStat st;
     st.comm = line.substr(open + 1, close - open - 1);
@@ -45,9 +45,13 @@ ProcStat read_proc_stat(int pid)
     if (f.size() < 10)
         throw std::runtime_error(fmt::format("/proc/{}/stat: unexpected format", pid));
     st.state = f[0].empty() ? '?' : f[0][0];
-    st.flags = std::stoull(f[6]);
-    st.minflt = std::stoull(f[7]);
-    st.majflt = std::stoull(f[9]);
+    try {
+        st.flags = std::stoull(f[6]);
+        st.minflt = std::stoull(f[7]);
+        st.majflt = std::stoull(f[9]);
+    } catch (const std::logic_error&) {
+        throw std::runtime_error(fmt::format("/proc/{}/stat: unexpected format", pid));
+    }
     return st;
 }
 
@@ -63,7 +67,7 @@ void check_traceable_pid(int pid)
     std::ifstream status(fmt::format("/proc/{}/status", pid));
     for (std::string line; std::getline(status, line);) {
         if (line.rfind("Tgid:", 0) == 0) {
-            int tgid = std::stoi(line.substr(5));
+            int tgid = static_cast<int>(std::strtol(line.c_str() + 5, nullptr, 10));
             if (tgid != pid)
                 throw std::runtime_error(
                     fmt::format("{} is a thread of process {}: give the process id (-p {})", pid, tgid, tgid));

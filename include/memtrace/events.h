@@ -33,7 +33,9 @@ enum mt_record_type {
 	MT_REC_EXEC_BEGIN = 14, /* execve() entered: faults until MT_REC_EXEC belong to the new image */
 	MT_REC_EXEC_FAILED = 15, /* execve() failed: the old image stays */
 	MT_REC_VMA = 16,     /* one mapping of a new image, sent at exec before MT_REC_EXEC (struct mt_mmap) */
-	MT_REC_TYPE_MAX = 17,
+	MT_REC_FAULT_DONE = 17, /* the thread's last fault was handled (latency mode; struct mt_major) */
+	MT_REC_SIGNAL = 18,  /* SIGSEGV or SIGBUS generated for a traced thread */
+	MT_REC_TYPE_MAX = 19,
 };
 
 /* Bits of mt_fault.flags: the x86 page-fault error code bits, plus where the fault was taken. */
@@ -51,7 +53,10 @@ enum mt_counter {
 	MT_CNT_FAULTS = 0,   /* faults of traced processes (user + kernel mode) */
 	MT_CNT_MAJOR = 1,    /* of which major */
 	MT_CNT_DROPPED = 2,  /* records that did not fit in the ring buffer */
-	MT_CNT_MAX = 3,
+	MT_CNT_STACKS_LOST = 3, /* --stacks: stacks not counted because the stack_counts map was full */
+	MT_CNT_OVERFLOW = 4, /* faults counted in the overflow map instead of streamed */
+	MT_CNT_OVERFLOW_LOST = 5, /* of which the overflow map had no room for: placed nowhere */
+	MT_CNT_MAX = 6,
 };
 
 struct mt_header {
@@ -69,10 +74,31 @@ struct mt_fault {
 	__u64 ip;     /* user instruction pointer (or kernel ip for kernel-mode faults) */
 };
 
+/* MT_REC_MAJOR and MT_REC_FAULT_DONE: sent when the kernel accounts the fault, after handling it
+ * (software perf events PAGE_FAULTS_MAJ/MIN), on the faulting thread. hdr.ts_ns minus the ts_ns of
+ * the thread's preceding fault record is the time the kernel took to handle it. */
 struct mt_major {
-	struct mt_header hdr;
+	struct mt_header hdr; /* flags: MT_DONE_MAJOR */
 	__u64 addr;
 };
+
+#define MT_DONE_MAJOR 1
+
+/* Stacks (--stacks): counted in the kernel per (process, user stack, kind), not streamed. */
+enum mt_stack_kind {
+	MT_STACK_FAULT = 0,
+	MT_STACK_BRK = 1,
+	MT_STACK_MMAP = 2,
+};
+
+struct mt_stack_key {
+	__u32 tgid;
+	__s32 stack_id; /* in the stack_traces map; negative: the kernel could not take one (-errno) */
+	__u32 kind;     /* enum mt_stack_kind */
+	__u32 pad;
+};
+
+#define MT_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */
 
 struct mt_mmap {
 	struct mt_header hdr;
@@ -104,9 +130,10 @@ struct mt_mmap {
 #define MT_EXEC_LAYOUT_COMPLETE 1
 
 struct mt_munmap {
-	struct mt_header hdr;
+	struct mt_header hdr; /* ts_ns: when the call returned */
 	__u64 addr;
 	__u64 len;
+	__u64 enter_ns;       /* when it began: a mapping made by a call that returned later is newer */
 };
 
 struct mt_mremap {
@@ -162,6 +189,51 @@ struct mt_exit {
 	__u64 majflt;
 	__s32 exit_code;
 	__u32 pad;
+};
+
+/* When the consumer falls behind, the ring keeps room for mapping records and faults are counted
+ * per page in the `overflow` map instead, which userspace drains and attributes with its model:
+ * the totals, and the segments, stay exact. */
+struct mt_overflow_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 page; /* fault address & ~4095 */
+};
+
+struct mt_overflow_count {
+	__u64 faults;
+	__u64 major;
+};
+
+/* A fault signal: what the kernel knew when it decided to send it. */
+struct mt_signal {
+	struct mt_header hdr; /* tgid/tid: the thread that gets it */
+	__s32 signo;          /* SIGSEGV or SIGBUS */
+	__s32 code;           /* si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR...; <= 0 when sent by a process */
+	__u64 addr;           /* si_addr: the faulting address */
+	__u64 ip;             /* the thread's user instruction pointer */
+	__u64 sp;             /* and stack pointer */
+	__u64 error_code;     /* x86 page-fault error code of the fault (enum mt_fault_flags bits) */
+	__u64 stack_limit;    /* RLIMIT_STACK soft limit, bytes */
+	__u32 sender_tgid;    /* the process that sent it, for code <= 0 */
+	__u32 pad;
+};
+
+/* The process's resident pages per kind, kept by the kmem:rss_stat program in the `rss` map (by
+ * tgid) and sampled by userspace each interval: the tracepoint fires on every counter change, a
+ * record each time would double the ring traffic. Indexes are the kernel's MM_* counters. */
+enum mt_rss_member {
+	MT_RSS_FILE = 0,
+	MT_RSS_ANON = 1,
+	MT_RSS_SWAP = 2,
+	MT_RSS_SHMEM = 3,
+	MT_RSS_MAX = 4,
+};
+
+struct mt_rss {
+	__s64 pages[MT_RSS_MAX];
+	__s64 peak_pages;   /* highest file + anon + shmem seen */
+	__u64 changes;      /* tracepoint hits */
 };
 
 #endif /* MEMTRACE_EVENTS_H */

@@ -279,6 +279,26 @@ TEST_F(AddressSpaceTest, UnmapMiddleAndAcrossRegions)
     EXPECT_EQ(label(a + 0x9000), "unmapped");
 }
 
+TEST_F(AddressSpaceTest, UnmapLeavesAMappingMadeAfterItBegan)
+{
+    // Thread A's munmap began at 100 and freed the range; thread B's mmap got the same address and
+    // returned at 150; A's record (made at its syscall exit) arrives after B's.
+    const uint64_t a = 0x7f0000000000;
+    Region older = anon(a, a + 0x4000);
+    older.mapped_ns = 50;
+    space.map(older);
+    space.unmap(a, 0x4000, 100);
+    EXPECT_EQ(label(a), "unmapped");
+    Region newer = anon(a, a + 0x4000);
+    newer.mapped_ns = 150;
+    space.map(newer);
+    space.unmap(a, 0x4000, 100);  // the same munmap's record, late
+    EXPECT_EQ(label(a), "anon");
+    EXPECT_EQ(label(a + 0x3fff), "anon");
+    space.unmap(a, 0x4000, 200);  // a later munmap does remove it
+    EXPECT_EQ(label(a), "unmapped");
+}
+
 TEST_F(AddressSpaceTest, UnmapSplitsAFileRegionAndKeepsOffsets)
 {
     const uint64_t a = 0x7f0000000000;

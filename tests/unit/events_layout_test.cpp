@@ -101,7 +101,9 @@ TEST(EventsLayout, RecordTypeValues)
     EXPECT_EQ(MT_REC_EXEC_BEGIN, 14);
     EXPECT_EQ(MT_REC_EXEC_FAILED, 15);
     EXPECT_EQ(MT_REC_VMA, 16);
-    EXPECT_EQ(MT_REC_TYPE_MAX, 17);
+    EXPECT_EQ(MT_REC_FAULT_DONE, 17);
+    EXPECT_EQ(MT_REC_SIGNAL, 18);
+    EXPECT_EQ(MT_REC_TYPE_MAX, 19);
 }
 
 TEST(EventsLayout, FlagAndCounterValues)
@@ -114,7 +116,25 @@ TEST(EventsLayout, FlagAndCounterValues)
     EXPECT_EQ(MT_CNT_FAULTS, 0);
     EXPECT_EQ(MT_CNT_MAJOR, 1);
     EXPECT_EQ(MT_CNT_DROPPED, 2);
-    EXPECT_EQ(MT_CNT_MAX, 3);
+    EXPECT_EQ(MT_CNT_STACKS_LOST, 3);
+    EXPECT_EQ(MT_CNT_OVERFLOW, 4);
+    EXPECT_EQ(MT_CNT_OVERFLOW_LOST, 5);
+    EXPECT_EQ(MT_CNT_MAX, 6);
+    EXPECT_EQ(sizeof(mt_overflow_key), 16u);
+    EXPECT_EQ(sizeof(mt_overflow_count), 16u);
+    EXPECT_EQ(MT_DONE_MAJOR, 1);
+}
+
+TEST(EventsLayout, ForensicsRecords)
+{
+    EXPECT_EQ(sizeof(mt_signal), 80u);
+    EXPECT_EQ(offsetof(mt_signal, signo), 24u);
+    EXPECT_EQ(offsetof(mt_signal, addr), 32u);
+    EXPECT_EQ(offsetof(mt_signal, error_code), 56u);
+    EXPECT_EQ(offsetof(mt_signal, sender_tgid), 72u);
+    EXPECT_EQ(sizeof(mt_stack_key), 16u);
+    EXPECT_EQ(sizeof(mt_rss), 48u);
+    EXPECT_EQ(offsetof(mt_rss, peak_pages), 32u);
 }
 
 TEST(EventsLayout, Header)
@@ -166,7 +186,8 @@ TEST(EventsLayout, Mmap)
 
 TEST(EventsLayout, Munmap)
 {
-    EXPECT_EQ(sizeof(mt_munmap), 40u);
+    EXPECT_EQ(sizeof(mt_munmap), 48u);
+    EXPECT_EQ(offsetof(mt_munmap, enter_ns), 40u);
     EXPECT_EQ(offsetof(mt_munmap, hdr), 0u);
     EXPECT_EQ(offsetof(mt_munmap, addr), 24u);
     EXPECT_EQ(offsetof(mt_munmap, len), 32u);

@@ -82,9 +82,10 @@ TEST(RenderJson, TopLevelFields)
     std::vector<std::string> keys;
     for (auto it = j.begin(); it != j.end(); ++it)
         keys.push_back(it.key());
-    EXPECT_EQ(keys, (std::vector<std::string>{"dropped", "elapsed_s", "faults", "heap", "histograms",
+    EXPECT_EQ(keys, (std::vector<std::string>{"crashes", "dropped", "elapsed_s", "faults", "heap", "histograms",
                                               "interval_faults", "interval_s", "kernel_counted_faults", "major",
-                                              "malformed", "processes", "segments", "syscalls", "type"}));
+                                              "malformed", "overflow_faults", "overflow_lost", "processes",
+                                              "segments", "sites", "syscalls", "type"}));
 }
 
 TEST(RenderJson, Segments)

@@ -152,7 +152,7 @@ TEST(RenderText, SummaryWithKernelCountsAndDrops)
     memtrace::render_text(out, r);
     EXPECT_EQ(out.str(),
               "Summary at 10.0s: 1,234 faults (0 in the last 0.5s), 0 major, 5 records dropped\n"
-              "  (1,239 faults counted in the kernel; per-segment counts miss the dropped records)\n"
+              "  (1,239 faults counted in the kernel; 5 records lost, the counts above may miss some)\n"
               "pid 42 (app) exited: 1,234 faults; kernel counted 1,230 (minflt+majflt since exec), difference +4\n"
               "pid 43 (worker): 0 faults; kernel count unknown (process still running at the end)\n"
               "pid 44 (x) exited: 10 faults; kernel counted 12 (minflt+majflt since attach, read from /proc), "

@@ -74,7 +74,7 @@ SegmentId Region::segment_at(uint64_t addr) const
 void AddressSpace::load_snapshot(const std::vector<MapsEntry>& maps, uint64_t start_brk, uint64_t stack_limit)
 {
     regions_.clear();
-    last_hit_ = nullptr;
+    forget_lookups();
     start_brk_ = brk_ = start_brk;
     stack_top_ = 0;
     stack_limit_ = stack_limit;
@@ -98,7 +98,7 @@ void AddressSpace::load_snapshot(const std::vector<MapsEntry>& maps, uint64_t st
 void AddressSpace::clear()
 {
     regions_.clear();
-    last_hit_ = nullptr;
+    forget_lookups();
     stack_top_ = 0;
 }
 
@@ -121,7 +121,9 @@ void AddressSpace::split_at(uint64_t addr)
 
 void AddressSpace::clear_range(uint64_t start, uint64_t end)
 {
-    last_hit_ = nullptr;
+    if (end <= start)  // a length that wraps around the address space: nothing the kernel did
+        return;
+    forget_lookups();
     split_at(start);
     split_at(end);
     auto first = regions_.lower_bound(start);
@@ -141,7 +143,7 @@ void AddressSpace::map(Region region)
 
 void AddressSpace::reclassify_from(std::map<uint64_t, Region>::iterator it)
 {
-    last_hit_ = nullptr;
+    forget_lookups();
     const Region* previous = nullptr;
     if (it != regions_.begin()) {
         auto prev = std::prev(it);
@@ -155,15 +157,31 @@ void AddressSpace::reclassify_from(std::map<uint64_t, Region>::iterator it)
         classify(next->second, &it->second);
 }
 
-void AddressSpace::unmap(uint64_t start, uint64_t len)
+void AddressSpace::unmap(uint64_t start, uint64_t len, uint64_t started_ns)
 {
-    clear_range(start, page_up(start + len));
+    const uint64_t end = page_up(start + len);
+    if (end <= start)  // wraps: no such munmap succeeds
+        return;
+    forget_lookups();
+    split_at(start);
+    split_at(end);
+    for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end;) {
+        // Mapped by a call that returned after this munmap began: another thread got the address
+        // once this munmap had freed it (both records are made at syscall exit, outside the mmap
+        // lock, so they can arrive in the other order). It stays.
+        if (it->second.mapped_ns > started_ns)
+            ++it;
+        else
+            it = regions_.erase(it);
+    }
 }
 
 void AddressSpace::protect(uint64_t start, uint64_t len, uint32_t prot)
 {
     uint64_t end = page_up(start + len);
-    last_hit_ = nullptr;
+    if (end <= start)
+        return;
+    forget_lookups();
     split_at(start);
     split_at(end);
     for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end; ++it) {
@@ -178,6 +196,8 @@ void AddressSpace::remap(uint64_t old_start, uint64_t old_len, uint64_t new_star
 {
     old_len = page_up(old_len);
     new_len = page_up(new_len);
+    if (old_start + old_len < old_start || new_start + new_len < new_start)
+        return;  // wraps: no such mremap succeeds
     const Region* source = region_of(old_start);
     if (!source)
         return;  // not in the model: nothing to carry over
@@ -248,7 +268,7 @@ void AddressSpace::label_thread_stack(uint64_t sp, uint32_t tid)
     r.thread_stack = true;
     r.tid = tid;
     classify(r, nullptr);
-    last_hit_ = nullptr;
+    forget_lookups();
 }
 
 const Region* AddressSpace::region_of(uint64_t addr) const
@@ -263,6 +283,35 @@ const Region* AddressSpace::region_of(uint64_t addr) const
         return nullptr;
     last_hit_ = &it->second;
     return last_hit_;
+}
+
+const Region* AddressSpace::code_region_of(uint64_t ip) const
+{
+    if (last_code_hit_ && ip >= last_code_hit_->start && ip < last_code_hit_->end)
+        return last_code_hit_;
+    auto it = regions_.upper_bound(ip);
+    if (it == regions_.begin())
+        return nullptr;
+    --it;
+    if (ip >= it->second.end)
+        return nullptr;
+    last_code_hit_ = &it->second;
+    return last_code_hit_;
+}
+
+const Region* AddressSpace::region_above(uint64_t addr) const
+{
+    auto it = regions_.upper_bound(addr);
+    return it == regions_.end() ? nullptr : &it->second;
+}
+
+const Region* AddressSpace::region_below(uint64_t addr) const
+{
+    auto it = regions_.lower_bound(addr);
+    if (it == regions_.begin())
+        return nullptr;
+    --it;
+    return it->second.end <= addr ? &it->second : nullptr;
 }
 
 SegmentId AddressSpace::segment_of(uint64_t addr) const

@@ -36,6 +36,8 @@ struct Region {
     std::vector<Span> spans;                      // ELF section groups, sorted, runtime addresses
     std::shared_ptr<const ElfImage> elf;
     uint64_t bias = 0;  // runtime address = link-time address + bias
+    mutable uint32_t code_module = 0;  // TraceState's id of `path` as a code module, 0 until asked
+    uint64_t mapped_ns = 0;  // when the mmap that made it returned (0: from a snapshot)
 
     SegmentId segment_at(uint64_t addr) const;
 };
@@ -66,7 +68,9 @@ public:
 
     // Mapping changes, in the order the kernel made them.
     void map(Region region);
-    void unmap(uint64_t start, uint64_t len);
+    // `started_ns`: when the munmap call began (CLOCK_MONOTONIC); regions mapped by calls that
+    // returned after that are newer than this unmap and stay.
+    void unmap(uint64_t start, uint64_t len, uint64_t started_ns = ~0ULL);
     void protect(uint64_t start, uint64_t len, uint32_t prot);
     void remap(uint64_t old_start, uint64_t old_len, uint64_t new_start, uint64_t new_len, bool keep_old);
     void set_brk(uint64_t start_brk, uint64_t brk);
@@ -76,6 +80,13 @@ public:
     // The segment an address belongs to now.
     SegmentId segment_of(uint64_t addr) const;
     const Region* region_of(uint64_t addr) const;
+    // Same, with a cache of its own: instruction pointers come in runs on one region too, but not
+    // the one the data addresses hit.
+    const Region* code_region_of(uint64_t ip) const;
+    // The nearest region wholly above / below `addr` (for explaining an access to a hole).
+    const Region* region_above(uint64_t addr) const;
+    const Region* region_below(uint64_t addr) const;
+    uint64_t stack_limit() const { return stack_limit_; }
 
     uint64_t start_brk() const { return start_brk_; }
     uint64_t brk() const { return brk_; }
@@ -94,7 +105,13 @@ private:
     uint64_t start_brk_ = 0, brk_ = 0;
     uint64_t stack_top_ = 0, stack_limit_ = 8 << 20;
     SegmentId stack_segment_ = SegmentTable::kUnmapped;
+    void forget_lookups()
+    {
+        last_hit_ = nullptr;
+        last_code_hit_ = nullptr;
+    }
     mutable const Region* last_hit_ = nullptr;  // faults come in runs on one region
+    mutable const Region* last_code_hit_ = nullptr;
 };
 
 // Region built from a /proc/PID/maps line.

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -32,10 +34,16 @@ public:
     void flush();
 
 private:
+    const std::string& who(const mt_header& h, const ProcessState& process);
+    const std::string& padded_label(SegmentId segment);
+
     std::FILE* out_;
     const SegmentTable& segments_;
     uint64_t start_ns_;
     fmt::memory_buffer buffer_;
+    uint32_t who_tid_ = 0, who_tgid_ = 0;
+    std::string who_comm_, who_;
+    std::vector<std::string> labels_;  // padded segment labels by id
 };
 
 // "rw-" from PROT_* bits; "PRIVATE|ANONYMOUS|STACK" from MAP_* bits.

@@ -26,6 +26,8 @@ public:
     // Lowest and highest non-empty bucket; -1 when empty.
     int first_bucket() const;
     int last_bucket() const;
+    // Upper bound of the bucket holding the q-quantile (0 < q <= 1); 0 when empty.
+    uint64_t quantile_high(double q) const;
 
 private:
     std::array<uint64_t, kBuckets> buckets_{};
@@ -46,6 +48,25 @@ inline int Log2Histogram::last_bucket() const
         if (buckets_[i])
             return i;
     return -1;
+}
+
+inline uint64_t Log2Histogram::quantile_high(double q) const
+{
+    if (total_ == 0)
+        return 0;
+    // The smallest rank with at least a fraction q of the samples at or below it.
+    double exact = q * static_cast<double>(total_);
+    uint64_t rank = static_cast<uint64_t>(exact);
+    if (static_cast<double>(rank) < exact)
+        ++rank;
+    rank = rank < 1 ? 1 : rank > total_ ? total_ : rank;
+    uint64_t seen = 0;
+    for (int i = 0; i < kBuckets; ++i) {
+        seen += buckets_[i];
+        if (seen >= rank)
+            return bucket_high(i);
+    }
+    return bucket_high(kBuckets - 1);
 }
 
 }  // namespace memtrace

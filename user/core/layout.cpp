@@ -14,7 +14,8 @@ std::vector<LayoutRow> build_layout(const AddressSpace& space, const SegmentTabl
                                     const ResidencyProbe& probe)
 {
     std::vector<LayoutRow> rows;
-    for (const auto& [start, r] : space.regions()) {
+    for (const auto& entry : space.regions()) {
+        const Region& r = entry.second;  // a named reference: lambdas may not capture structured bindings before C++20
         std::string perms = {r.read ? 'r' : '-', r.write ? 'w' : '-', r.exec ? 'x' : '-', r.shared ? 's' : 'p'};
         auto add = [&](uint64_t lo, uint64_t hi, SegmentId seg) {
             if (lo >= hi)
@@ -62,7 +63,8 @@ void render_layout_json(std::ostream& out, const std::vector<LayoutRow>& rows)
         row["resident"] = r.resident_known ? nlohmann::json(r.resident_bytes) : nlohmann::json(nullptr);
         j.push_back(row);
     }
-    out << j.dump(1) << '\n';
+    // Paths are bytes, not always UTF-8: replace what is not, never throw.
+    out << j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
 }  // namespace memtrace

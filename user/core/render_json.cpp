@@ -27,20 +27,70 @@ nlohmann::json report_to_json(const Report& r)
     j["interval_faults"] = r.interval_faults;
     j["kernel_counted_faults"] = r.kernel_counted_faults;
     j["dropped"] = r.dropped;
+    j["overflow_faults"] = r.overflow_faults;
+    j["overflow_lost"] = r.overflow_lost;
     j["malformed"] = r.malformed;
     nlohmann::json segments = nlohmann::json::array();
-    for (const SegmentRow& s : r.segments)
-        segments.push_back({{"segment", s.label},
-                            {"kind", kind_name(s.kind)},
-                            {"faults", s.faults},
-                            {"minor", s.minor()},
-                            {"major", s.major},
-                            {"writes", s.writes},
-                            {"instr", s.instr},
-                            {"protection", s.protection},
-                            {"kernel_mode", s.kernel_mode},
-                            {"interval_faults", s.interval_faults}});
+    for (const SegmentRow& s : r.segments) {
+        nlohmann::json row = {{"segment", s.label},
+                              {"kind", kind_name(s.kind)},
+                              {"faults", s.faults},
+                              {"minor", s.minor()},
+                              {"major", s.major},
+                              {"writes", s.writes},
+                              {"instr", s.instr},
+                              {"protection", s.protection},
+                              {"kernel_mode", s.kernel_mode},
+                              {"interval_faults", s.interval_faults}};
+        if (r.latency) {
+            row["latency_minor_us"] = histogram_json(s.latency_minor_us);
+            row["latency_major_us"] = histogram_json(s.latency_major_us);
+        }
+        segments.push_back(std::move(row));
+    }
     j["segments"] = segments;
+    nlohmann::json sites = nlohmann::json::array();
+    for (const SiteRow& s : r.sites)
+        sites.push_back({{"location", s.location},
+                         {"faults", s.faults},
+                         {"kernel_mode", s.kernel_mode},
+                         {"segment", s.segment}});
+    j["sites"] = sites;
+    if (r.latency)
+        j["latency"] = {{"minor_us", histogram_json(r.latency_minor_us)},
+                        {"major_us", histogram_json(r.latency_major_us)},
+                        {"paired", r.latency_paired},
+                        {"unmatched_completions", r.latency_unmatched}};
+    if (r.rss_known)
+        j["rss"] = {{"anon", r.rss_anon},   {"file", r.rss_file}, {"shmem", r.rss_shmem},
+                    {"swap", r.rss_swap},   {"peak", r.rss_peak}};
+    nlohmann::json crashes = nlohmann::json::array();
+    for (const CrashRow& c : r.crashes)
+        crashes.push_back({{"pid", c.pid},
+                           {"tid", c.tid},
+                           {"time_s", c.time_s},
+                           {"signal", c.signal},
+                           {"code", c.code},
+                           {"kind", c.kind},
+                           {"explanation", c.explanation},
+                           {"addr", c.addr},
+                           {"ip", c.ip},
+                           {"location", c.location}});
+    j["crashes"] = crashes;
+    if (r.stacks) {
+        auto stacks_json = [](const std::vector<StackRow>& rows) {
+            nlohmann::json out = nlohmann::json::array();
+            for (const StackRow& row : rows)
+                out.push_back({{"comm", row.comm}, {"frames", row.frames}, {"count", row.count}});
+            return out;
+        };
+        j["stacks"] = {{"faults", stacks_json(r.fault_stacks)},
+                       {"brk", stacks_json(r.brk_stacks)},
+                       {"mmap", stacks_json(r.mmap_stacks)},
+                       {"stack_faults", r.stack_faults},
+                       {"shallow_stack_faults", r.shallow_stack_faults},
+                       {"lost", r.stacks_lost}};
+    }
     nlohmann::json processes = nlohmann::json::array();
     for (const ProcessRow& p : r.processes) {
         nlohmann::json row = {{"pid", p.pid}, {"comm", p.comm}, {"alive", p.alive}, {"faults", p.faults},
@@ -66,7 +116,8 @@ nlohmann::json report_to_json(const Report& r)
 
 void render_json_line(std::ostream& out, const Report& report)
 {
-    out << report_to_json(report).dump() << '\n';
+    // File names and comms are bytes, not always UTF-8: replace what is not, never throw.
+    out << report_to_json(report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     out.flush();
 }
 

@@ -35,10 +35,11 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
     const int layout_height = std::max(height, 12);
     std::vector<std::string> lines;
     double rate = r.interval_s > 0 ? r.interval_faults / r.interval_s : 0;
-    lines.push_back(fmt::format("memtrace {} {:.1f}s{}  faults {} ({}/s) major {} dropped {}", title.target,
+    lines.push_back(fmt::format("memtrace {} {:.1f}s{}  faults {} ({}/s) major {} dropped {}{}", title.target,
                                 r.elapsed_s, title.state.empty() ? "" : " " + title.state, with_commas(r.faults),
                                 with_commas(static_cast<uint64_t>(rate)), with_commas(r.major),
-                                with_commas(r.dropped)));
+                                with_commas(r.dropped),
+                                r.overflow_faults ? " overflow " + with_commas(r.overflow_faults) : ""));
 
     // Bottom block: heap trend, four histograms, key help.
     std::vector<std::string> bottom;
@@ -49,6 +50,24 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
     bottom.push_back(histogram_row("brk increments", r.brk_grow, "grows", layout_width));
     bottom.push_back(histogram_row("heap fault offs", r.heap_offsets, "faults", layout_width));
     bottom.push_back(histogram_row("stack fault depth", r.stack_depths, "faults", layout_width));
+    if (r.rss_known) {
+        std::string rss = fmt::format("rss {:>6} (anon {} file {} shmem {}) peak {}  ",
+                                      human_bytes(r.rss_anon + r.rss_file + r.rss_shmem), human_bytes(r.rss_anon),
+                                      human_bytes(r.rss_file), human_bytes(r.rss_shmem), human_bytes(r.rss_peak));
+        int room = layout_width - static_cast<int>(display_width(rss));
+        bottom.push_back(rss + sparkline(r.rss_history, std::max(room, 1), true));
+    }
+    if (r.latency) {
+        bottom.push_back(histogram_row("minor latency us", r.latency_minor_us, "faults", layout_width));
+        bottom.push_back(histogram_row("major latency us", r.latency_major_us, "faults", layout_width));
+    }
+    // The busiest fault sites, as many as leave room for a few segments.
+    size_t site_rows = std::min<size_t>(r.sites.size(), layout_height >= 30 ? 5 : 3);
+    for (size_t i = 0; i < site_rows; ++i)
+        bottom.push_back(fmt::format("site {:>10}  {}  -> {}", with_commas(r.sites[i].faults), r.sites[i].location,
+                                     r.sites[i].segment));
+    for (const CrashRow& c : r.crashes)
+        bottom.push_back(fmt::format("{} pid {}: {}", c.signal, c.pid, c.explanation));
     bottom.push_back("q quit");
 
     // Middle: the segment table with bars, as many rows as fit.

@@ -72,9 +72,15 @@ void render_text(std::ostream& out, const Report& r)
     fmt::print(out, "{} at {:.1f}s: {} faults ({} in the last {:.1f}s), {} major, {} records dropped\n",
                r.final ? "Summary" : "Interval", r.elapsed_s, with_commas(r.faults), with_commas(r.interval_faults),
                r.interval_s, with_commas(r.major), with_commas(r.dropped));
+    if (r.overflow_faults)
+        fmt::print(out,
+                   "  ({} faults came faster than memtrace read them: counted per page in the kernel and "
+                   "attributed here{})\n",
+                   with_commas(r.overflow_faults),
+                   r.overflow_lost ? fmt::format(", {} of them in no table", with_commas(r.overflow_lost)) : "");
     if (r.dropped)
-        fmt::print(out, "  ({} faults counted in the kernel; per-segment counts miss the dropped records)\n",
-                   with_commas(r.kernel_counted_faults));
+        fmt::print(out, "  ({} faults counted in the kernel; {} records lost, the counts above may miss some)\n",
+                   with_commas(r.kernel_counted_faults), with_commas(r.dropped));
     render_process_lines(out, r);
     size_t width = 7;
     for (const SegmentRow& s : r.segments)
@@ -103,7 +109,103 @@ void render_text(std::ostream& out, const Report& r)
         fmt::print(out, "\n{}:\n", n.title);
         render_log2_histogram(out, *n.h, n.unit);
     }
+    render_rss(out, r);
+    render_sites(out, r);
+    render_latency(out, r);
+    render_stacks(out, r);
+    render_crashes(out, r);
     fmt::print(out, "\n");
+}
+
+void render_rss(std::ostream& out, const Report& r)
+{
+    if (!r.rss_known)
+        return;
+    if (r.final && r.rss_anon + r.rss_file + r.rss_shmem == 0) {
+        fmt::print(out, "resident: peak {} (the traced processes have exited)\n", human_bytes(r.rss_peak));
+        return;
+    }
+    fmt::print(out, "resident: {} ({} anon, {} file, {} shmem; {} swapped), peak {}\n",
+               human_bytes(r.rss_anon + r.rss_file + r.rss_shmem), human_bytes(r.rss_anon), human_bytes(r.rss_file),
+               human_bytes(r.rss_shmem), human_bytes(r.rss_swap), human_bytes(r.rss_peak));
+}
+
+void render_sites(std::ostream& out, const Report& r)
+{
+    if (r.sites.empty())
+        return;
+    fmt::print(out, "\ntop fault sites (the faulting instruction; for kernel-mode faults, the system call's caller):\n");
+    fmt::print(out, "{:>10}  {:<60} {}\n", "FAULTS", "LOCATION", "LAST SEGMENT");
+    for (const SiteRow& s : r.sites)
+        fmt::print(out, "{:>10}  {:<60} {}{}\n", with_commas(s.faults), s.location, s.segment,
+                   s.kernel_mode ? fmt::format(" ({} in the kernel)", with_commas(s.kernel_mode)) : "");
+}
+
+void render_latency(std::ostream& out, const Report& r)
+{
+    if (!r.latency)
+        return;
+    uint64_t timed = r.latency_minor_us.total() + r.latency_major_us.total();
+    fmt::print(out, "\nfault latency, entry to completion: {} of {} faults timed ({} completions unmatched)\n",
+               with_commas(timed), with_commas(r.faults), with_commas(r.latency_unmatched));
+    if (!r.latency_minor_us.empty()) {
+        fmt::print(out, "minor faults:\n");
+        render_log2_histogram(out, r.latency_minor_us, "usecs");
+    }
+    if (!r.latency_major_us.empty()) {
+        fmt::print(out, "major faults:\n");
+        render_log2_histogram(out, r.latency_major_us, "usecs");
+    }
+    fmt::print(out, "{:<40} {:>10} {:>8} {:>8} {:>10} {:>8} {:>8}\n", "per segment (usecs)", "MINOR", "p50<=", "p99<=",
+               "MAJOR", "p50<=", "p99<=");
+    for (const SegmentRow& s : r.segments) {
+        if (s.latency_minor_us.empty() && s.latency_major_us.empty())
+            continue;
+        auto q = [](const Log2Histogram& h, double p) {
+            return h.empty() ? std::string("-") : with_commas(h.quantile_high(p));
+        };
+        fmt::print(out, "{:<40} {:>10} {:>8} {:>8} {:>10} {:>8} {:>8}\n", s.label,
+                   with_commas(s.latency_minor_us.total()), q(s.latency_minor_us, 0.5), q(s.latency_minor_us, 0.99),
+                   with_commas(s.latency_major_us.total()), q(s.latency_major_us, 0.5), q(s.latency_major_us, 0.99));
+    }
+}
+
+void render_stacks(std::ostream& out, const Report& r)
+{
+    if (!r.stacks)
+        return;
+    auto show = [&](const char* title, const std::vector<StackRow>& rows) {
+        if (rows.empty())
+            return;
+        fmt::print(out, "\n{}:\n", title);
+        for (const StackRow& row : rows) {
+            fmt::print(out, "{:>10}  {}\n", with_commas(row.count), row.comm);
+            // Leaf first, as a debugger shows a backtrace.
+            for (auto it = row.frames.rbegin(); it != row.frames.rend(); ++it)
+                fmt::print(out, "{:>12}{}\n", "", *it);
+        }
+    };
+    show("top fault stacks", r.fault_stacks);
+    show("top brk stacks", r.brk_stacks);
+    show("top mmap stacks", r.mmap_stacks);
+    if (r.stack_faults && r.shallow_stack_faults * 4 >= r.stack_faults)
+        fmt::print(out,
+                   "note: {} of {} fault stacks have 2 frames or fewer: the code was built without frame "
+                   "pointers, and the kernel's unwinder stops at the first function without one "
+                   "(rebuild with -fno-omit-frame-pointer for full stacks)\n",
+                   with_commas(r.shallow_stack_faults), with_commas(r.stack_faults));
+    if (r.stacks_lost)
+        fmt::print(out, "note: {} stacks not counted: the kernel's stack table was full\n", with_commas(r.stacks_lost));
+}
+
+void render_crashes(std::ostream& out, const Report& r)
+{
+    for (const CrashRow& c : r.crashes) {
+        fmt::print(out, "\n{} in pid {} (thread {}) at {:.3f}s, {} at 0x{:x}:\n  {}\n", c.signal, c.pid, c.tid,
+                   c.time_s, c.code, c.addr, c.explanation);
+        if (!c.location.empty())
+            fmt::print(out, "  faulting instruction: {} (ip 0x{:x})\n", c.location, c.ip);
+    }
 }
 
 }  // namespace memtrace

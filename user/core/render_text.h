@@ -13,4 +13,11 @@ namespace memtrace {
 void render_log2_histogram(std::ostream& out, const Log2Histogram& h, const std::string& unit);
 void render_text(std::ostream& out, const Report& report);
 
+// Sections of render_text, each empty when the report has nothing for it.
+void render_rss(std::ostream& out, const Report& r);
+void render_sites(std::ostream& out, const Report& r);
+void render_latency(std::ostream& out, const Report& r);
+void render_stacks(std::ostream& out, const Report& r);
+void render_crashes(std::ostream& out, const Report& r);
+
 }  // namespace memtrace

@@ -36,6 +36,22 @@ SegmentId SegmentTable::intern(SegmentInfo info)
     auto it = by_label_.find(info.label);
     if (it != by_label_.end())
         return it->second;
+    // A long trace meets new threads, files and objects without end: past a bound, new ones of
+    // a kind share one segment, so memtrace's memory stays flat.
+    const bool thread_stack = info.kind == SegmentKind::ThreadStack && info.tid;
+    if ((thread_stack && thread_stacks_ >= kMaxThreadStacks) || segments_.size() >= kMaxSegments) {
+        SegmentInfo shared;
+        shared.kind = info.kind;
+        shared.label = thread_stack ? "thread stacks" : fmt::format("{} (more than memtrace keeps apart)", kind_name(info.kind));
+        auto found = by_label_.find(shared.label);
+        if (found != by_label_.end())
+            return found->second;
+        SegmentId id = static_cast<SegmentId>(segments_.size());
+        by_label_.emplace(shared.label, id);
+        segments_.push_back(std::move(shared));
+        return id;
+    }
+    thread_stacks_ += thread_stack;
     SegmentId id = static_cast<SegmentId>(segments_.size());
     by_label_.emplace(info.label, id);
     segments_.push_back(std::move(info));

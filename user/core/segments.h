@@ -36,6 +36,10 @@ struct SegmentInfo {
 class SegmentTable {
 public:
     static constexpr SegmentId kUnmapped = 0;
+    // Bounds: distinct thread stacks (stack:TID), and segments in all; beyond them new ones share
+    // "thread stacks" or "<kind> (more than memtrace keeps apart)".
+    static constexpr size_t kMaxThreadStacks = 256;
+    static constexpr size_t kMaxSegments = 8192;
 
     SegmentTable();
     SegmentId section(const std::string& object, const std::string& group);
@@ -48,6 +52,7 @@ private:
     SegmentId intern(SegmentInfo info);
     std::vector<SegmentInfo> segments_;
     std::unordered_map<std::string, SegmentId> by_label_;
+    size_t thread_stacks_ = 0;
 };
 
 // "/usr/lib/x86_64-linux-gnu/libc.so.6" -> "libc.so.6"

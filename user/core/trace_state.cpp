@@ -5,11 +5,23 @@
 #include <stdexcept>
 #include <sys/mman.h>
 
+#include <fmt/format.h>
+
 namespace memtrace {
 namespace {
 
 constexpr uint64_t kPageMask = ~0xfffULL;
 constexpr size_t kMaxHeldFaults = 4096;
+// Bounds on what a long trace accumulates: distinct fault sites and code modules, crash rows,
+// distinct folded stacks, interval samples of RSS.
+constexpr size_t kMaxSites = 1 << 17;
+constexpr uint32_t kMaxCodeModules = 1 << 16;
+constexpr size_t kMaxCrashes = 64;
+constexpr size_t kMaxFoldedStacks = 1 << 17;
+constexpr size_t kMaxHistory = 3600;
+constexpr size_t kMaxExitedRows = 4096;
+constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kUserAddressBits = 48;
 
 // Copies a record out of ring-buffer memory into a properly typed, aligned value.
 template <typename T>
@@ -36,7 +48,9 @@ size_t record_min_size(uint16_t type)
 {
     switch (type) {
     case MT_REC_FAULT: return sizeof(mt_fault);
-    case MT_REC_MAJOR: return sizeof(mt_major);
+    case MT_REC_MAJOR:
+    case MT_REC_FAULT_DONE: return sizeof(mt_major);
+    case MT_REC_SIGNAL: return sizeof(mt_signal);
     case MT_REC_MMAP:
     case MT_REC_VMA: return sizeof(mt_mmap);
     case MT_REC_MUNMAP: return sizeof(mt_munmap);
@@ -79,6 +93,24 @@ const ProcessState* TraceState::process(uint32_t pid) const
 size_t TraceState::live_processes() const
 {
     return std::count_if(processes_.begin(), processes_.end(), [](const auto& p) { return p.second->alive; });
+}
+
+std::vector<uint32_t> TraceState::live_pids() const
+{
+    std::vector<uint32_t> pids;
+    for (const auto& [pid, p] : processes_)
+        if (p->alive)
+            pids.push_back(pid);
+    return pids;
+}
+
+std::vector<uint32_t> TraceState::exited_since_report() const
+{
+    std::vector<uint32_t> pids;
+    for (const auto& [pid, p] : processes_)
+        if (p->clear_at_report)
+            pids.push_back(pid);
+    return pids;
 }
 
 ProcessState& TraceState::get_or_create(uint32_t pid)
@@ -172,24 +204,30 @@ bool TraceState::handle(const void* data, size_t size)
         segment = on_fault(f);
         break;
     }
-    case MT_REC_MAJOR: {
+    case MT_REC_MAJOR:
+    case MT_REC_FAULT_DONE: {
         ProcessState* p = find(hdr.tgid);
         if (p && p->wait_for_exec)
             return true;
         const auto m = load<mt_major>(data);
         if (p && p->exec_pending) {
-            // Its fault is held too: mark it, so the replay counts the fault as major.
+            // Its fault is held too: mark it, so that the replay completes it.
             for (auto it = p->held_faults.rbegin(); it != p->held_faults.rend(); ++it) {
                 if (it->fault.hdr.tid == m.hdr.tid) {
-                    it->major = (it->fault.addr & kPageMask) == (m.addr & kPageMask);
+                    if ((it->fault.addr & kPageMask) == (m.addr & kPageMask)) {
+                        it->major = m.hdr.type == MT_REC_MAJOR || (m.hdr.flags & MT_DONE_MAJOR);
+                        if (m.hdr.type == MT_REC_FAULT_DONE)
+                            it->done_ns = m.hdr.ts_ns;
+                    }
                     break;
                 }
             }
             return true;
         }
-        on_major(m);
+        on_fault_done(m);
         break;
     }
+    case MT_REC_SIGNAL: on_signal(load<mt_signal>(data)); break;
     case MT_REC_EXEC_BEGIN: {
         ProcessState& p = get_or_create(hdr.tgid);
         p.exec_pending = true;
@@ -206,14 +244,22 @@ bool TraceState::handle(const void* data, size_t size)
     case MT_REC_MUNMAP: {
         const auto m = load<mt_munmap>(data);
         ++munmap_calls_;
-        get_or_create(hdr.tgid).space.unmap(m.addr, m.len);
+        ProcessState& p = get_or_create(hdr.tgid);
+        const uint64_t started = m.enter_ns ? m.enter_ns : ~0ULL;
+        remember_unmap(p, m.addr, m.addr + m.len, hdr.ts_ns, started);
+        p.space.unmap(m.addr, m.len, started);
         break;
     }
     case MT_REC_MREMAP: {
         const auto m = load<mt_mremap>(data);
         ++mremap_calls_;
         constexpr uint64_t kDontUnmap = 4;  // MREMAP_DONTUNMAP
-        get_or_create(hdr.tgid).space.remap(m.old_addr, m.old_len, m.new_addr, m.new_len, m.mflags & kDontUnmap);
+        ProcessState& p = get_or_create(hdr.tgid);
+        if (m.new_addr != m.old_addr && !(m.mflags & kDontUnmap))
+            remember_unmap(p, m.old_addr, m.old_addr + m.old_len, hdr.ts_ns);
+        else if (m.new_addr == m.old_addr && m.new_len < m.old_len)
+            remember_unmap(p, m.old_addr + m.new_len, m.old_addr + m.old_len, hdr.ts_ns);
+        p.space.remap(m.old_addr, m.old_len, m.new_addr, m.new_len, m.mflags & kDontUnmap);
         break;
     }
     case MT_REC_MPROTECT: {
@@ -229,7 +275,11 @@ bool TraceState::handle(const void* data, size_t size)
             brk_grow_.add(b.new_brk - b.old_brk);
         else
             brk_shrink_.add(b.old_brk - b.new_brk);
-        get_or_create(hdr.tgid).space.set_brk(b.start_brk, b.new_brk);
+        ProcessState& p = get_or_create(hdr.tgid);
+        if (b.new_brk < b.old_brk)  // the kernel unmaps whole pages above the new break
+            remember_unmap(p, (b.new_brk + kPageSize - 1) & kPageMask, (b.old_brk + kPageSize - 1) & kPageMask,
+                           hdr.ts_ns);
+        p.space.set_brk(b.start_brk, b.new_brk);
         break;
     }
     case MT_REC_SHMAT: {
@@ -247,8 +297,10 @@ bool TraceState::handle(const void* data, size_t size)
     case MT_REC_SHMDT: {
         const auto s = load<mt_shmat>(data);
         ProcessState& p = get_or_create(hdr.tgid);
-        if (const Region* r = p.space.region_of(s.addr); r && r->kind == RegionKind::Shm)
+        if (const Region* r = p.space.region_of(s.addr); r && r->kind == RegionKind::Shm) {
+            remember_unmap(p, r->start, r->end, hdr.ts_ns);
             p.space.unmap(r->start, r->end - r->start);
+        }
         break;
     }
     case MT_REC_VMA: {
@@ -286,8 +338,9 @@ SegmentId TraceState::on_fault(const mt_fault& f, bool count_for_process)
     c.protection += (flags & MT_FAULT_PROTECTION) != 0;
     c.kernel_mode += (flags & MT_FAULT_KERNEL_MODE) != 0;
     ++faults_;
-    last_fault_[f.hdr.tid % last_fault_.size()] = {f.hdr.tid, seg, f.addr & kPageMask};
-
+    last_fault_[f.hdr.tid % last_fault_.size()] = {f.hdr.tid, seg, f.addr & kPageMask, f.hdr.ts_ns, false};
+    if (p && sites_shown_)
+        count_site(*p, f, seg);
     if (p) {
         SegmentKind kind = segments_.at(seg).kind;
         if (kind == SegmentKind::Heap)
@@ -304,26 +357,251 @@ void TraceState::replay_held(ProcessState& p, bool count_for_process)
         SegmentId segment = on_fault(held.fault, count_for_process);
         if (observer_)
             observer_(held.fault.hdr, segment, p);
-        if (held.major) {
+        if (held.major || held.done_ns) {
             mt_major m{};
             m.hdr = held.fault.hdr;
-            m.hdr.type = MT_REC_MAJOR;
+            m.hdr.type = held.done_ns ? MT_REC_FAULT_DONE : MT_REC_MAJOR;
+            m.hdr.flags = held.major ? MT_DONE_MAJOR : 0;
+            if (held.done_ns)
+                m.hdr.ts_ns = held.done_ns;
             m.addr = held.fault.addr;
-            on_major(m);
+            on_fault_done(m);
         }
     }
     p.held_faults.clear();
 }
 
-void TraceState::on_major(const mt_major& m)
+void TraceState::on_fault_done(const mt_major& m)
 {
-    ++major_;
-    const LastFault& last = last_fault_[m.hdr.tid % last_fault_.size()];
-    // The thread's fault record precedes its MAJOR record: a thread handles one fault at a time.
-    if (last.tid == m.hdr.tid && last.page == (m.addr & kPageMask) && last.segment < counters_.size())
-        ++counters_[last.segment].major;
-    else
-        ++unmatched_major_;
+    const bool major = m.hdr.type == MT_REC_MAJOR || (m.hdr.flags & MT_DONE_MAJOR);
+    LastFault& last = last_fault_[m.hdr.tid % last_fault_.size()];
+    // The thread's fault record precedes its completion: a thread handles one fault at a time, and
+    // both records go through the one ring buffer in the order they were made.
+    const bool paired = last.tid == m.hdr.tid && last.page == (m.addr & kPageMask) && !last.done &&
+                        last.segment < counters_.size();
+    if (major) {
+        ++major_;
+        if (paired)
+            ++counters_[last.segment].major;
+        else
+            ++unmatched_major_;
+    }
+    if (m.hdr.type == MT_REC_FAULT_DONE) {
+        if (paired && m.hdr.ts_ns >= last.ts_ns) {
+            uint64_t us = (m.hdr.ts_ns - last.ts_ns) / 1000;
+            SegmentCounters& c = counters_[last.segment];
+            if (!c.latency_us)
+                c.latency_us = std::make_unique<std::array<Log2Histogram, 2>>();
+            (*c.latency_us)[major].add(us);
+            (major ? latency_major_us_ : latency_minor_us_).add(us);
+            ++latency_paired_;
+        } else {
+            ++latency_unmatched_;
+        }
+    }
+    if (paired)
+        last.done = true;
+}
+
+std::pair<uint32_t, uint64_t> TraceState::code_key(const ProcessState& p, uint64_t ip)
+{
+    const Region* r = p.space.code_region_of(ip);
+    if (!r)
+        return {0, ip};  // "[unknown]": no mapping holds it (yet)
+    if (!r->code_module) {
+        const std::string& module = r->path.empty() ? std::string("[anonymous]") : r->path;
+        auto it = code_module_ids_.find(module);
+        if (it != code_module_ids_.end()) {
+            r->code_module = it->second;
+        } else if (code_modules_.size() < kMaxCodeModules) {
+            r->code_module = static_cast<uint32_t>(code_modules_.size());
+            code_modules_.push_back(module);
+            code_module_ids_.emplace(module, r->code_module);
+        } else {
+            return {0, ip};
+        }
+    }
+    // ELF objects by link-time address (what symbol tables use), other files by file offset,
+    // anonymous code (JIT) by its address.
+    uint64_t where = r->elf ? ip - r->bias : r->path.empty() ? ip : ip - r->start + r->offset;
+    return {r->code_module, where};
+}
+
+void TraceState::count_site(const ProcessState& p, const mt_fault& f, SegmentId segment)
+{
+    if (!f.ip)
+        return;
+    auto [module, where] = code_key(p, f.ip);
+    uint64_t key = (static_cast<uint64_t>(module) << kUserAddressBits) | (where & ((1ULL << kUserAddressBits) - 1));
+    auto it = sites_.find(key);
+    if (it == sites_.end()) {
+        if (sites_.size() >= kMaxSites)
+            key = 0;  // "[unknown]+0": counted, not placed
+        it = sites_.try_emplace(key).first;
+    }
+    SiteCounter& c = it->second;
+    ++c.faults;
+    c.kernel_mode += (f.hdr.flags & MT_FAULT_KERNEL_MODE) != 0;
+    c.segment = segment;
+}
+
+std::string TraceState::name_code(const ProcessState* p, uint64_t ip, bool full)
+{
+    if (!p)
+        return fmt::format("0x{:x}", ip);
+    auto [module, where] = code_key(*p, ip);
+    if (module == 0)
+        return full ? fmt::format("0x{:x}", ip) : "[unknown]";
+    return namer_->name(code_modules_[module], where, full);
+}
+
+void TraceState::remember_unmap(ProcessState& p, uint64_t start, uint64_t end, uint64_t ts_ns, uint64_t started_ns)
+{
+    // The kernel unmaps whole pages: a length of 100 takes the page.
+    start &= kPageMask;
+    end = (end + kPageSize - 1) & kPageMask;
+    const auto& regions = p.space.regions();
+    auto it = regions.upper_bound(start);
+    if (it != regions.begin())
+        --it;
+    for (; it != regions.end() && it->second.start < end; ++it) {
+        const Region& r = it->second;
+        if (r.end <= start || r.mapped_ns > started_ns)  // not there yet when the unmap ran
+            continue;
+        uint64_t from = std::max(start, r.start), to = std::min(end, r.end);
+        SegmentId segment = r.segment_at(from);
+        p.unmapped.add({from, to, ts_ns, segments_.at(segment).label, segment});
+    }
+}
+
+void TraceState::on_signal(const mt_signal& s)
+{
+    ProcessState* p = find(s.hdr.tgid);
+    if (!p || p->wait_for_exec || crashes_.size() >= kMaxCrashes)
+        return;
+    CrashExplanation why = explain_crash(s, p->space, segments_, p->unmapped, origin_ns_);
+    CrashRow row;
+    row.pid = s.hdr.tgid;
+    row.tid = s.hdr.tid;
+    row.time_s = s.hdr.ts_ns > origin_ns_ ? (s.hdr.ts_ns - origin_ns_) / 1e9 : 0;
+    row.signal = signal_name(s.signo);
+    row.code = signal_code_name(s.signo, s.code);
+    row.kind = crash_kind_name(why.kind);
+    row.explanation = std::move(why.summary);
+    row.addr = s.addr;
+    row.ip = s.ip;
+    row.location = s.code > 0 ? name_code(p, s.ip, true) : std::string();
+    crashes_.push_back(std::move(row));
+}
+
+void TraceState::add_overflow(const std::vector<OverflowCount>& counts)
+{
+    for (const OverflowCount& c : counts) {
+        ProcessState* p = find(c.tgid);
+        SegmentId seg = SegmentTable::kUnmapped;
+        if (p) {
+            seg = p->space.segment_of(c.page);
+            // Unmapped since: the fault was on what the page held then.
+            if (seg == SegmentTable::kUnmapped)
+                if (const UnmappedRange* gone = p->unmapped.find(c.page))
+                    seg = gone->segment;
+            p->faults += c.faults;
+        }
+        if (seg >= counters_.size())
+            counters_.resize(segments_.size());
+        counters_[seg].faults += c.faults;
+        counters_[seg].major += c.major;
+        faults_ += c.faults;
+        major_ += c.major;
+        overflow_faults_ += c.faults;
+    }
+}
+
+void TraceState::set_rss(uint32_t pid, const mt_rss& rss)
+{
+    if (ProcessState* p = find(pid)) {
+        p->rss_known = true;
+        p->rss = rss;
+    }
+}
+
+void TraceState::add_stacks(const std::vector<RawStack>& stacks, uint64_t lost)
+{
+    stacks_ = true;
+    stacks_lost_ = lost;
+    for (const RawStack& raw : stacks) {
+        if (raw.key.kind >= folded_.size())
+            continue;
+        const ProcessState* p = find(raw.key.tgid);
+        std::string line = p && !p->comm.empty() ? p->comm : fmt::format("pid {}", raw.key.tgid);
+        // Folded stacks separate frames with ';' and end with " count": keep both out of names.
+        auto clean = [](std::string s) {
+            for (char& c : s)
+                if (c == ';' || c == ' ')
+                    c = '_';
+            return s;
+        };
+        line = clean(line);
+        size_t depth = 0;
+        if (raw.key.stack_id < 0 || raw.frames.empty()) {
+            line += ";[no user stack]";
+        } else {
+            for (auto it = raw.frames.rbegin(); it != raw.frames.rend(); ++it) {
+                line += ';';
+                line += clean(name_code(p, *it, false));
+                ++depth;
+            }
+        }
+        auto& folded = folded_[raw.key.kind];
+        if (folded.size() >= kMaxFoldedStacks && !folded.count(line))
+            line = "[more distinct stacks than memtrace keeps]";
+        folded[line] += raw.count;
+        if (raw.key.kind == MT_STACK_FAULT) {
+            stack_faults_ += raw.count;
+            if (depth && depth <= 2)  // a missing stack says nothing about frame pointers
+                shallow_stack_faults_ += raw.count;
+        }
+    }
+}
+
+void TraceState::fill_stacks(Report& r) const
+{
+    r.stacks = stacks_;
+    r.stack_faults = stack_faults_;
+    r.shallow_stack_faults = shallow_stack_faults_;
+    r.stacks_lost = stacks_lost_;
+    auto top = [](const std::unordered_map<std::string, uint64_t>& folded, size_t n) {
+        std::vector<std::pair<std::string, uint64_t>> all(folded.begin(), folded.end());
+        size_t keep = std::min(n, all.size());
+        std::partial_sort(all.begin(), all.begin() + keep, all.end(), [](const auto& a, const auto& b) {
+            return a.second != b.second ? a.second > b.second : a.first < b.first;
+        });
+        std::vector<StackRow> rows;
+        for (size_t i = 0; i < keep; ++i) {
+            StackRow row;
+            row.count = all[i].second;
+            size_t start = 0;
+            const std::string& line = all[i].first;
+            bool first = true;
+            while (start <= line.size()) {
+                size_t semi = line.find(';', start);
+                std::string part = line.substr(start, semi == std::string::npos ? std::string::npos : semi - start);
+                if (first)
+                    row.comm = part;
+                else
+                    row.frames.push_back(part);
+                first = false;
+                if (semi == std::string::npos)
+                    break;
+                start = semi + 1;
+            }
+            rows.push_back(std::move(row));
+        }
+        return rows;
+    };
+    r.fault_stacks = top(folded_[MT_STACK_FAULT], 5);
+    r.brk_stacks = top(folded_[MT_STACK_BRK], 3);
+    r.mmap_stacks = top(folded_[MT_STACK_MMAP], 3);
 }
 
 std::string path_from_components(const char* buf, size_t len)
@@ -380,6 +658,7 @@ void TraceState::on_mmap(ProcessState& p, const mt_mmap& m)
     r.shared = (m.mflags & MAP_SHARED) != 0;
     r.offset = m.pgoff;
     r.inode = m.ino;
+    r.mapped_ns = m.hdr.ts_ns;
     if (m.mflags & MAP_ANONYMOUS) {
         r.kind = r.shared ? RegionKind::Shm : RegionKind::Anon;
         r.path = r.shared ? "/dev/zero (deleted)" : "";
@@ -439,6 +718,7 @@ void TraceState::on_exec(const mt_exec& e)
         }
     }
     p.space.load_snapshot(maps, e.start_brk, stack_limit_);
+    p.unmapped.clear();  // the old image's history says nothing about the new one
     p.exec_pending = false;
     // The kernel's counters survive exec, so the comparison window opens once: at the launched
     // command's first exec (read by the BPF program, exact) or at attach. Faults the kernel took
@@ -489,7 +769,7 @@ void TraceState::on_exit(const mt_exit& e)
     p->alive = false;
     p->final_known = true;
     p->final_faults = e.minflt + e.majflt;
-    p->space.clear();  // nothing faults in a dead process: keep long -f runs bounded
+    p->clear_at_report = true;  // nothing faults in a dead process: keep long -f runs bounded
 }
 
 Report TraceState::report(double elapsed_s, double interval_s, bool final)
@@ -504,6 +784,8 @@ Report TraceState::report(double elapsed_s, double interval_s, bool final)
     reported_faults_ = faults_;
     r.kernel_counted_faults = kernel_faults_;
     r.dropped = dropped_;
+    r.overflow_faults = overflow_faults_;
+    r.overflow_lost = overflow_lost_;
     r.malformed = malformed_;
     for (SegmentId id = 0; id < counters_.size(); ++id) {
         SegmentCounters& c = counters_[id];
@@ -521,6 +803,10 @@ Report TraceState::report(double elapsed_s, double interval_s, bool final)
         row.kernel_mode = c.kernel_mode;
         row.interval_faults = c.faults - c.reported_faults;
         c.reported_faults = c.faults;
+        if (c.latency_us) {
+            row.latency_minor_us = (*c.latency_us)[0];
+            row.latency_major_us = (*c.latency_us)[1];
+        }
         r.segments.push_back(std::move(row));
     }
     std::stable_sort(r.segments.begin(), r.segments.end(), [](const SegmentRow& a, const SegmentRow& b) {
@@ -530,6 +816,7 @@ Report TraceState::report(double elapsed_s, double interval_s, bool final)
     for (const auto& [pid, p] : processes_)
         pids.push_back(pid);
     std::sort(pids.begin(), pids.end());
+    std::vector<uint32_t> compact;  // exited since the last report: kept from now on as a row only
     for (uint32_t pid : pids) {
         const ProcessState& p = *processes_.at(pid);
         ProcessRow row;
@@ -544,12 +831,43 @@ Report TraceState::report(double elapsed_s, double interval_s, bool final)
         row.kernel_baseline = p.baseline_from_fork ? "fork" : "exec";
         if (row.kernel_known)
             row.kernel_faults = p.final_faults - p.baseline_faults;
+        if (p.clear_at_report && pid != first_pid_)
+            compact.push_back(pid);
         r.processes.push_back(std::move(row));
     }
+    r.processes.insert(r.processes.end(), exited_rows_.begin(), exited_rows_.end());
+    if (exited_overflow_.faults || exited_overflow_count_) {
+        r.processes.push_back(exited_overflow_);
+        r.processes.back().comm = fmt::format("({} more exited processes)", exited_overflow_count_);
+    }
+    // Exited children leave the table: a -f trace of a build that starts thousands of processes
+    // keeps a row for each (up to kMaxExitedRows, then one row for the rest), not their state.
+    for (uint32_t pid : compact) {
+        const ProcessRow& row = *std::find_if(r.processes.begin(), r.processes.end(),
+                                              [pid](const ProcessRow& x) { return x.pid == pid; });
+        if (exited_rows_.size() < kMaxExitedRows) {
+            exited_rows_.push_back(row);
+        } else {
+            ++exited_overflow_count_;
+            exited_overflow_.alive = false;
+            exited_overflow_.faults += row.faults;
+            exited_overflow_.untraced_faults += row.untraced_faults;
+            exited_overflow_.kernel_known = exited_overflow_count_ == 1 ? row.kernel_known
+                                                                        : exited_overflow_.kernel_known && row.kernel_known;
+            exited_overflow_.kernel_exact = exited_overflow_.kernel_known;
+            exited_overflow_.kernel_baseline = "fork";
+            exited_overflow_.kernel_faults += row.kernel_faults;
+        }
+        processes_.erase(pid);
+    }
+    if (!compact.empty())
+        last_process_ = nullptr;
     if (const ProcessState* first = process(first_pid_)) {
         r.heap_start = first->space.start_brk();
         r.heap_size = first->space.brk() > r.heap_start ? first->space.brk() - r.heap_start : 0;
     }
+    if (heap_history_.size() >= kMaxHistory)
+        heap_history_.erase(heap_history_.begin());
     heap_history_.push_back(r.heap_size);
     r.heap_history = heap_history_;
     r.brk_calls = brk_calls_;
@@ -562,7 +880,89 @@ Report TraceState::report(double elapsed_s, double interval_s, bool final)
     r.brk_shrink = brk_shrink_;
     r.heap_offsets = heap_offsets_;
     r.stack_depths = stack_depths_;
+
+    fill_sites(r);
+    r.latency = latency_;
+    r.latency_minor_us = latency_minor_us_;
+    r.latency_major_us = latency_major_us_;
+    r.latency_paired = latency_paired_;
+    r.latency_unmatched = latency_unmatched_;
+    fill_rss(r);
+    r.crashes = crashes_;
+    fill_stacks(r);
+
+    for (auto& [pid, p] : processes_) {
+        if (p->clear_at_report) {
+            p->space.clear();
+            p->unmapped.clear();
+            std::vector<ProcessState::HeldFault>().swap(p->held_faults);
+            p->clear_at_report = false;
+        }
+    }
     return r;
+}
+
+void TraceState::fill_sites(Report& r)
+{
+    if (!sites_shown_)
+        return;
+    std::vector<std::pair<uint64_t, const SiteCounter*>> all;
+    all.reserve(sites_.size());
+    for (const auto& [key, counter] : sites_)
+        all.emplace_back(key, &counter);
+    size_t keep = std::min(sites_shown_, all.size());
+    std::partial_sort(all.begin(), all.begin() + keep, all.end(), [](const auto& a, const auto& b) {
+        return a.second->faults != b.second->faults ? a.second->faults > b.second->faults : a.first < b.first;
+    });
+    for (size_t i = 0; i < keep; ++i) {
+        uint64_t key = all[i].first;
+        uint32_t module = static_cast<uint32_t>(key >> kUserAddressBits);
+        uint64_t where = key & ((1ULL << kUserAddressBits) - 1);
+        SiteRow row;
+        row.location = module == 0 ? fmt::format("0x{:x}", where) : namer_->name(code_modules_[module], where, true);
+        row.faults = all[i].second->faults;
+        row.kernel_mode = all[i].second->kernel_mode;
+        row.segment = segments_.at(all[i].second->segment).label;
+        r.sites.push_back(std::move(row));
+    }
+}
+
+void TraceState::fill_rss(Report& r)
+{
+    int64_t anon = 0, file = 0, shmem = 0, swap = 0, peak = 0;
+    for (const auto& [pid, p] : processes_) {
+        if (!p->rss_known)
+            continue;
+        rss_seen_ = true;
+        peak = std::max<int64_t>(peak, p->rss.peak_pages);
+        if (!p->alive)
+            continue;  // its peak counts, its last value is gone with it
+        anon += p->rss.pages[MT_RSS_ANON];
+        file += p->rss.pages[MT_RSS_FILE];
+        shmem += p->rss.pages[MT_RSS_SHMEM];
+        swap += p->rss.pages[MT_RSS_SWAP];
+    }
+    r.rss_known = rss_seen_;
+    const int64_t page = static_cast<int64_t>(kPageSize);
+    r.rss_anon = anon * page;
+    r.rss_file = file * page;
+    r.rss_shmem = shmem * page;
+    r.rss_swap = swap * page;
+    rss_peak_ = std::max({rss_peak_, (anon + file + shmem) * page, peak * page});
+    r.rss_peak = rss_peak_;
+    auto push = [](std::vector<uint64_t>& history, int64_t value) {
+        if (history.size() >= kMaxHistory)
+            history.erase(history.begin());
+        history.push_back(static_cast<uint64_t>(std::max<int64_t>(value, 0)));
+    };
+    push(rss_history_, r.rss_anon + r.rss_file + r.rss_shmem);
+    push(rss_anon_history_, r.rss_anon);
+    push(rss_file_history_, r.rss_file);
+    push(rss_shmem_history_, r.rss_shmem);
+    r.rss_history = rss_history_;
+    r.rss_anon_history = rss_anon_history_;
+    r.rss_file_history = rss_file_history_;
+    r.rss_shmem_history = rss_shmem_history_;
 }
 
 }  // namespace memtrace

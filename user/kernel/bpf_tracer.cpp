@@ -57,9 +57,18 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
     skel_->rodata->target_tgid = options.target_tgid;
     skel_->rodata->follow_forks = options.follow_forks;
     skel_->rodata->wait_for_exec = options.wait_for_exec;
+    skel_->rodata->measure_latency = options.measure_latency;
+    skel_->rodata->record_stacks = options.record_stacks;
+    if (!options.record_stacks) {
+        // Unused without --stacks: keep the kernel from allocating them.
+        bpf_map__set_max_entries(skel_->maps.stack_traces, 1);
+        bpf_map__set_max_entries(skel_->maps.stack_counts, 1);
+    }
     // Wake the consumer when 1/16 of the ring is pending: few wakeups, and plenty of room left
     // while it drains.
     skel_->rodata->wakeup_bytes = options.ringbuf_bytes / 16;
+    // A quarter of the ring stays for mapping records when faults arrive faster than they drain.
+    skel_->rodata->fault_room_bytes = options.ringbuf_bytes / 4 * 3;
     if (int err = bpf_map__set_max_entries(skel_->maps.events, options.ringbuf_bytes))
         throw libbpf_error("cannot size the ring buffer", err);
     if (int err = memtrace_bpf__load(skel_.get())) {
@@ -80,33 +89,36 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
         throw libbpf_error("cannot set up the ring buffer", errno);
     if (int err = memtrace_bpf__attach(skel_.get()))
         throw libbpf_error("cannot attach the BPF programs", err);
-    attach_major_fault_events();
+    // Major faults are told apart only after they are handled: the software perf events fire then,
+    // on the faulting thread. --latency takes every fault's completion the same way.
+    attach_fault_events(PERF_COUNT_SW_PAGE_FAULTS_MAJ, skel_->progs.handle_major, "major-fault");
+    if (options.measure_latency)
+        attach_fault_events(PERF_COUNT_SW_PAGE_FAULTS_MIN, skel_->progs.handle_minor, "minor-fault");
 }
 
 BpfTracer::~BpfTracer() = default;
 
-void BpfTracer::attach_major_fault_events()
+void BpfTracer::attach_fault_events(unsigned long long config, bpf_program* program, const char* what)
 {
-    // Major faults are told apart only after they are handled: the software perf event fires then,
-    // on the faulting thread. One event per CPU, every major fault sampled.
+    // One event per CPU, every fault sampled.
     int ncpus = libbpf_num_possible_cpus();
     for (int cpu = 0; cpu < ncpus; ++cpu) {
         perf_event_attr attr{};
         attr.size = sizeof(attr);
         attr.type = PERF_TYPE_SOFTWARE;
-        attr.config = PERF_COUNT_SW_PAGE_FAULTS_MAJ;
+        attr.config = config;
         attr.sample_period = 1;
         int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
         if (fd < 0) {
             if (errno == ENODEV)  // possible but offline CPU
                 continue;
-            throw libbpf_error("cannot open the major-fault perf event", errno);
+            throw libbpf_error(fmt::format("cannot open the {} perf event", what).c_str(), errno);
         }
-        bpf_link* link = bpf_program__attach_perf_event(skel_->progs.handle_major, fd);
+        bpf_link* link = bpf_program__attach_perf_event(program, fd);
         if (!link) {
             int err = errno;
             close(fd);
-            throw libbpf_error("cannot attach to the major-fault perf event", err);
+            throw libbpf_error(fmt::format("cannot attach to the {} perf event", what).c_str(), err);
         }
         perf_links_.emplace_back(link);  // the link owns fd from here on
     }
@@ -156,7 +168,76 @@ KernelCounters BpfTracer::counters() const
             total += v;
         return total;
     };
-    return {sum(MT_CNT_FAULTS), sum(MT_CNT_MAJOR), sum(MT_CNT_DROPPED)};
+    return {sum(MT_CNT_FAULTS), sum(MT_CNT_MAJOR),    sum(MT_CNT_DROPPED),
+            sum(MT_CNT_STACKS_LOST), sum(MT_CNT_OVERFLOW), sum(MT_CNT_OVERFLOW_LOST)};
+}
+
+std::optional<mt_rss> BpfTracer::rss(uint32_t tgid) const
+{
+    mt_rss value{};
+    if (bpf_map__lookup_elem(skel_->maps.rss, &tgid, sizeof(tgid), &value, sizeof(value), 0) != 0)
+        return std::nullopt;
+    return value;
+}
+
+std::vector<OverflowCount> BpfTracer::drain_overflow()
+{
+    std::vector<mt_overflow_key> keys;
+    mt_overflow_key key{}, next{};
+    const mt_overflow_key* prev = nullptr;
+    while (bpf_map__get_next_key(skel_->maps.overflow, prev, &next, sizeof(next)) == 0) {
+        keys.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    std::vector<OverflowCount> counts;
+    for (const mt_overflow_key& k : keys) {
+        mt_overflow_count c{};
+        // Taken and deleted in one step: a fault counted meanwhile lands in a new entry.
+        if (bpf_map__lookup_and_delete_elem(skel_->maps.overflow, &k, sizeof(k), &c, sizeof(c), 0) == 0)
+            counts.push_back({k.tgid, k.page, c.faults, c.major});
+    }
+    return counts;
+}
+
+void BpfTracer::forget_rss(uint32_t tgid)
+{
+    bpf_map__delete_elem(skel_->maps.rss, &tgid, sizeof(tgid), 0);
+}
+
+std::vector<RawStack> BpfTracer::drain_stacks()
+{
+    std::vector<RawStack> stacks;
+    std::vector<mt_stack_key> keys;
+    mt_stack_key key{}, next{};
+    const mt_stack_key* prev = nullptr;
+    while (bpf_map__get_next_key(skel_->maps.stack_counts, prev, &next, sizeof(next)) == 0) {
+        keys.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    std::vector<__u64> frames(MT_STACK_DEPTH);
+    for (const mt_stack_key& k : keys) {
+        RawStack raw;
+        raw.key = k;
+        // Taken and deleted in one step: a fault counted meanwhile lands in a new entry.
+        if (bpf_map__lookup_and_delete_elem(skel_->maps.stack_counts, &k, sizeof(k), &raw.count, sizeof(raw.count),
+                                            0) != 0)
+            continue;
+        if (k.stack_id >= 0) {
+            __u32 id = static_cast<__u32>(k.stack_id);
+            if (bpf_map__lookup_elem(skel_->maps.stack_traces, &id, sizeof(id), frames.data(),
+                                     frames.size() * sizeof(__u64), 0) == 0) {
+                for (__u64 ip : frames) {
+                    if (!ip)
+                        break;
+                    raw.frames.push_back(ip);
+                }
+            }
+        }
+        stacks.push_back(std::move(raw));
+    }
+    return stacks;
 }
 
 }  // namespace memtrace

@@ -6,11 +6,18 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
+
+#include <linux/types.h>
+
+#include "memtrace/events.h"
+#include "core/trace_state.h"
 
 struct memtrace_bpf;
 struct ring_buffer;
 struct bpf_link;
+struct bpf_program;
 
 namespace memtrace {
 
@@ -19,11 +26,14 @@ struct BpfOptions {
     bool follow_forks = false;
     bool wait_for_exec = false;  // the target is a launched command held before its exec
     uint32_t ringbuf_bytes = 8 << 20;  // power of two
+    bool measure_latency = false;       // a completion record per fault (PAGE_FAULTS_MIN perf event too)
+    bool record_stacks = false;         // count user stacks of faults, brk and mmap in the kernel
     bool verbose = false;               // show libbpf's own log
 };
 
 struct KernelCounters {
-    uint64_t faults = 0, major = 0, dropped = 0;
+    uint64_t faults = 0, major = 0, dropped = 0, stacks_lost = 0;
+    uint64_t overflow = 0, overflow_lost = 0;  // faults counted per page instead of streamed
 };
 
 class BpfTracer {
@@ -43,10 +53,18 @@ public:
     // threw. Returns true when records may still be waiting.
     bool consume();
     KernelCounters counters() const;
+    // The process's resident pages as the rss_stat program last saw them.
+    std::optional<mt_rss> rss(uint32_t tgid) const;
+    // Drops a process's entry once it exited and was read (the map has room for 8192).
+    void forget_rss(uint32_t tgid);
+    // --stacks: takes the stack counts gathered since the last call out of the kernel, with frames.
+    std::vector<RawStack> drain_stacks();
+    // Takes the per-page fault counts kept while the ring buffer was full out of the kernel.
+    std::vector<OverflowCount> drain_overflow();
 
 private:
     static int on_record(void* ctx, void* data, size_t size);
-    void attach_major_fault_events();
+    void attach_fault_events(unsigned long long config, bpf_program* program, const char* what);
 
     struct SkeletonDeleter {
         void operator()(memtrace_bpf* skel) const;

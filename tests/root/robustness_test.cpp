@@ -1,0 +1,128 @@
+// Root tests of robustness promises: a consumer that falls behind (memtrace stopped by SIGSTOP, a
+// 1 MiB ring) still reports exact totals and per-segment counts; -u runs the command as that user;
+// files memtrace writes do not follow planted symlinks.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "subprocess.h"
+
+namespace {
+
+using nlohmann::json;
+
+TEST(OverloadTest, StoppedConsumerKeepsTotalsAndSegmentsExact)
+{
+    std::string why;
+    if (!bpf_tests_can_run(why)) {
+        const char* ci = std::getenv("CI");
+        if (ci && std::string(ci) == "true")
+            FAIL() << "BPF test cannot run in CI: " << why;
+        GTEST_SKIP() << why;
+    }
+    char tmpl[] = "/tmp/memtrace-overload-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string go = dir + "/go";
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        execl(OVERFLOW_WORKLOAD_BIN, OVERFLOW_WORKLOAD_BIN, go.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    Background tracer({MEMTRACE_BIN, "--json", "--ringbuf-mib", "1", "-p", std::to_string(pid)}, dir + "/out",
+                      dir + "/err");
+    ASSERT_TRUE(wait_for_text(dir + "/err", "tracing pid", 20)) << read_file(dir + "/err");
+    // The consumer stops; 36,864 faults of 48 bytes meet a 1 MiB ring, three quarters of it for faults.
+    ASSERT_EQ(kill(tracer.pid(), SIGSTOP), 0);
+    std::ofstream(go) << "go";
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    ASSERT_EQ(kill(tracer.pid(), SIGCONT), 0);
+    ASSERT_EQ(tracer.wait(30), 0) << read_file(dir + "/err");
+
+    std::istringstream lines(read_file(dir + "/out"));
+    std::string line, last;
+    while (std::getline(lines, line))
+        if (!line.empty())
+            last = line;
+    json s = json::parse(last);
+    EXPECT_GT(s["overflow_faults"].get<uint64_t>(), 10000u) << "the ring must have overflowed";
+    EXPECT_EQ(s["overflow_lost"], 0);
+    EXPECT_EQ(s["dropped"], 0) << "mapping records keep their room";
+    EXPECT_EQ(s["faults"], s["kernel_counted_faults"]);
+    ASSERT_EQ(s["processes"].size(), 1u);
+    EXPECT_EQ(s["processes"][0]["faults"], s["processes"][0]["kernel_faults"]) << s["processes"].dump();
+    uint64_t bss = 0, anon = 0;
+    for (const json& seg : s["segments"]) {
+        if (seg["segment"] == "overflow_workload .bss")
+            bss = seg["faults"];
+        if (seg["segment"] == "anon")
+            anon = seg["faults"];
+    }
+    EXPECT_EQ(bss, 4096u) << s["segments"].dump();
+    EXPECT_EQ(anon, 32768u) << s["segments"].dump();
+    std::system(fmt::format("rm -rf '{}'", dir).c_str());
+}
+
+TEST(RunAsTest, DashUserRunsTheCommandWithThatUsersCredentials)
+{
+    std::string why;
+    if (!bpf_tests_can_run(why)) {
+        const char* ci = std::getenv("CI");
+        if (ci && std::string(ci) == "true")
+            FAIL() << "BPF test cannot run in CI: " << why;
+        GTEST_SKIP() << why;
+    }
+    char tmpl[] = "/tmp/memtrace-runas-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    chmod(dir.c_str(), 0777);  // nobody's shell writes its answer here through memtrace's fd
+    std::string out = dir + "/ids";
+    RunResult r = run({MEMTRACE_BIN, "--text", "-u", "nobody", "--command-output", out, "--", "/bin/sh", "-c",
+                       "id -u; id -g; id -G"},
+                      30);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string ids = read_file(out);
+    EXPECT_EQ(ids.substr(0, ids.find('\n')), "65534") << ids;
+    EXPECT_EQ(ids.find("\n0\n"), std::string::npos) << "no root group left: " << ids;
+
+    RunResult bad = run({MEMTRACE_BIN, "-u", "no-such-user-here", "--", "/bin/true"}, 30);
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("no such user"), std::string::npos) << bad.err;
+
+    RunResult help = run({MEMTRACE_BIN, "--help"}, 30);
+    EXPECT_NE(help.out.find("SUDO_USER"), std::string::npos) << "--help says what the default is";
+    std::system(fmt::format("rm -rf '{}'", dir).c_str());
+}
+
+TEST(OutputFileTest, CommandOutputRefusesAPlantedSymlink)
+{
+    std::string why;
+    if (!bpf_tests_can_run(why)) {
+        const char* ci = std::getenv("CI");
+        if (ci && std::string(ci) == "true")
+            FAIL() << "BPF test cannot run in CI: " << why;
+        GTEST_SKIP() << why;
+    }
+    char tmpl[] = "/tmp/memtrace-symlink-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string victim = dir + "/victim", planted = dir + "/planted";
+    std::ofstream(victim) << "precious\n";
+    ASSERT_EQ(symlink(victim.c_str(), planted.c_str()), 0);
+    RunResult r = run({MEMTRACE_BIN, "--text", "--command-output", planted, "--", "/bin/echo", "overwritten"}, 30);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
+    EXPECT_EQ(read_file(victim), "precious\n");
+    std::system(fmt::format("rm -rf '{}'", dir).c_str());
+}
+
+}  // namespace

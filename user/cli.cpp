@@ -1,0 +1,41 @@
+#include "cli.h"
+
+#include "cmd_demo.h"
+#include "seconds_option.h"
+
+namespace memtrace {
+namespace {
+
+const char* kExamples = R"(
+EXAMPLES:
+    memtrace demo                     # trace a built-in workload that walks through every segment
+    memtrace -p 1234                  # live view of pid 1234's faults per segment (Ctrl-C or q ends)
+    memtrace -- python3 script.py     # start a command and trace it from its first instruction
+    memtrace -f -- make -j2           # follow the processes the command forks
+    memtrace -d 10 --json -p 1234     # 10 s, one NDJSON object per second, then a summary object
+    memtrace --events -- ls           # every fault, mmap and brk as a line, with its segment
+    memtrace maps -p 1234             # the annotated layout: mappings split into ELF sections
+
+Tracing needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF; `maps` needs only read
+access to /proc/PID. Output: the live view on a terminal, plain-text snapshots otherwise.)";
+
+}  // namespace
+
+Cli::Cli() : app("memtrace: page faults, brk and mmap of a process, attributed to its segments, live")
+{
+    app.footer(kExamples);
+    setup_trace_options(app, trace);
+
+    maps_cmd = app.add_subcommand("maps", "Show the annotated memory layout of a process");
+    setup_maps_options(*maps_cmd, maps);
+
+    demo_cmd = app.add_subcommand("demo", "Trace a built-in workload that walks through the segments");
+    setup_demo_options(*demo_cmd, demo);
+
+    workload_cmd = app.add_subcommand("demo-workload", "The demo's workload, untraced");
+    workload_cmd->group("");  // hidden: memtrace demo runs it
+    workload_cmd->add_option("--pace", pace, "Scale the pauses (0 = no pauses)")->check(seconds_between(0, 100));
+    app.require_subcommand(0, 1);
+}
+
+}  // namespace memtrace

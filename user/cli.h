@@ -1,0 +1,29 @@
+// memtrace's command line: the options and subcommands, built but not parsed and not run.
+// main.cpp parses and dispatches; tests/fuzz/fuzz_cli.cpp feeds it arbitrary argument vectors.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cmd_maps.h"
+#include "cmd_trace.h"
+
+namespace memtrace {
+
+// The app binds its options to the fields below by address: built in place, never copied.
+struct Cli {
+    Cli();
+    Cli(const Cli&) = delete;
+    Cli& operator=(const Cli&) = delete;
+
+    TraceOptions trace;  // the default command: -p PID or -- CMD ARGS
+    MapsOptions maps;
+    TraceOptions demo;
+    double pace = 1.0;  // demo-workload --pace
+
+    CLI::App app;
+    CLI::App* maps_cmd = nullptr;
+    CLI::App* demo_cmd = nullptr;
+    CLI::App* workload_cmd = nullptr;
+};
+
+}  // namespace memtrace

@@ -1,0 +1,15 @@
+// Files memtrace writes while running as root (--folded, --command-output): opened so that a
+// symlink or a FIFO planted at the path by someone else is refused, never followed or blocked on.
+#pragma once
+
+#include <string>
+
+namespace memtrace {
+
+// Opens `path` for writing: created with mode 0666 minus the umask when missing, truncated
+// (or appended to) when it is a regular file; a character device such as /dev/null is taken as is.
+// Refuses a symlink as the last component (O_NOFOLLOW), FIFOs, sockets and directories. Returns
+// the descriptor (close-on-exec); throws std::runtime_error "cannot write PATH: why".
+int open_output_file(const std::string& path, bool append = false);
+
+}  // namespace memtrace
