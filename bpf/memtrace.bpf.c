@@ -653,7 +653,10 @@ int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info, struct task_st
 	s->error_code = BPF_CORE_READ(task, thread.error_code);
 	s->stack_limit = BPF_CORE_READ(task, signal, rlim[MT_RLIMIT_STACK].rlim_cur);
 	s->sender_tgid = bpf_get_current_pid_tgid() >> 32;
-	s->pad = 0;
+	/* SIG_DFL is 0, SIG_IGN 1; constant indexes for the verifier. */
+	__u64 handler = sig == MT_SIGSEGV ? (__u64)BPF_CORE_READ(task, sighand, action[MT_SIGSEGV - 1].sa.sa_handler)
+					  : (__u64)BPF_CORE_READ(task, sighand, action[MT_SIGBUS - 1].sa.sa_handler);
+	s->disposition = handler == 0 ? MT_SIG_DEFAULT : handler == 1 ? MT_SIG_IGNORED : MT_SIG_HANDLED;
 	bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

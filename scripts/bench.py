@@ -81,6 +81,10 @@ def tracers(tmp):
                                     ready="memtrace: tracing", collect=memtrace_summary),
         "memtrace --json": Tracer("memtrace --json", [MEMTRACE, "--json", "-p", "{pid}"], ready="memtrace: tracing",
                                   collect=memtrace_summary),
+        "memtrace text --latency": Tracer("memtrace latency", [MEMTRACE, "--text", "--latency", "-p", "{pid}"],
+                                          ready="memtrace: tracing", collect=memtrace_summary),
+        "memtrace text --stacks": Tracer("memtrace stacks", [MEMTRACE, "--text", "--stacks", "-p", "{pid}"],
+                                         ready="memtrace: tracing", collect=memtrace_summary),
         "perf trace -F all": Tracer("perf trace", ["perf", "trace", "-F", "all", "--no-syscalls", "-o", pt_out,
                                                    "-p", "{pid}"], ready=None, stop_signal=signal.SIGINT),
         "bpftrace count": Tracer("bpftrace", ["bpftrace", "-e",
@@ -143,7 +147,15 @@ def run_once(workload_argv, tracer, tmp, parse_seconds):
                     except OSError:
                         break
             os.close(master)
-        tp.wait(timeout=120)
+        try:
+            tp.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            # A tracer that does not stop on its signal (bpftrace once hung here) costs this round's
+            # summary, not the whole run.
+            tp.kill()
+            tp.wait()
+            extra["killed"] = True
+            print(f"bench: {tracer.name} did not stop within 60 s; killed", file=sys.stderr)
         if tracer.collect:
             summary = tracer.collect(open(out_path, errors="replace").read(), open(err_path, errors="replace").read())
             if summary:
@@ -264,7 +276,7 @@ def main():
     names = ["untraced", "memtrace live (pty)", "memtrace text", "memtrace --events", "memtrace --json",
              "floor: tp_btf counter", "floor: tp_btf + ringbuf record"]
     if not args.quick:
-        names += ["bpftrace count", "perf trace -F all"]
+        names += ["memtrace text --latency", "memtrace text --stacks", "bpftrace count", "perf trace -F all"]
     report = {}
     with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
         storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]

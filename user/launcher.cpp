@@ -20,8 +20,11 @@ Credentials credentials_of(const std::string& user)
 {
     errno = 0;
     passwd* pw = getpwnam(user.c_str());
-    if (!pw && !user.empty() && user.find_first_not_of("0123456789") == std::string::npos)
-        pw = getpwuid(static_cast<uid_t>(std::stoul(user)));
+    if (!pw && !user.empty() && user.size() <= 10 && user.find_first_not_of("0123456789") == std::string::npos) {
+        unsigned long long uid = std::strtoull(user.c_str(), nullptr, 10);
+        if (uid < 0xffffffffULL)  // (uid_t)-1 means "no change" to setuid: never a user
+            pw = getpwuid(static_cast<uid_t>(uid));
+    }
     if (!pw)
         throw std::runtime_error(fmt::format("-u {}: no such user", user));
     Credentials c;

@@ -216,7 +216,13 @@ struct mt_signal {
 	__u64 error_code;     /* x86 page-fault error code of the fault (enum mt_fault_flags bits) */
 	__u64 stack_limit;    /* RLIMIT_STACK soft limit, bytes */
 	__u32 sender_tgid;    /* the process that sent it, for code <= 0 */
-	__u32 pad;
+	__u32 disposition;    /* enum mt_signal_disposition: what the process does with the signal */
+};
+
+enum mt_signal_disposition {
+	MT_SIG_DEFAULT = 0,  /* the default action: the process dies (with a core dump) */
+	MT_SIG_IGNORED = 1,
+	MT_SIG_HANDLED = 2,  /* a handler runs: the process may survive (JVMs, GCs do this on purpose) */
 };
 
 /* The process's resident pages per kind, kept by the kmem:rss_stat program in the `rss` map (by

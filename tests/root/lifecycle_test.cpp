@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "root_test.h"
 #include "subprocess.h"
 
 namespace {
@@ -251,26 +252,8 @@ bool wait_until(Pred pred, int timeout_ms)
     return true;
 }
 
-class LifecycleTest : public ::testing::Test {
+class LifecycleTest : public RootTest {
 protected:
-    void SetUp() override
-    {
-        std::string why;
-        if (!bpf_tests_can_run(why)) {
-            const char* ci = std::getenv("CI");
-            if (ci && std::string(ci) == "true")
-                FAIL() << "BPF test cannot run in CI: " << why;
-            GTEST_SKIP() << why;
-        }
-        char tmpl[] = "/tmp/memtrace-lifecycle-XXXXXX";
-        dir_ = mkdtemp(tmpl);
-    }
-    void TearDown() override
-    {
-        if (!dir_.empty())
-            std::system(fmt::format("rm -rf '{}'", dir_).c_str());
-    }
-    std::string path(const std::string& name) const { return dir_ + "/" + name; }
 
     // Starts the workload held at its gate and memtrace -p on it; returns once memtrace traces.
     void start_gated(Gate& gate, std::unique_ptr<Background>& target, std::unique_ptr<Background>& tracer,
@@ -288,7 +271,6 @@ protected:
         ASSERT_TRUE(wait_for_text(path("mt.err"), "memtrace: tracing")) << read_file(path("mt.err"));
     }
 
-    std::string dir_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -14,23 +14,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "root_test.h"
 #include "subprocess.h"
 
 namespace {
 
 using nlohmann::json;
 
-TEST(OverloadTest, StoppedConsumerKeepsTotalsAndSegmentsExact)
+TEST_F(RootTest, StoppedConsumerKeepsTotalsAndSegmentsExact)
 {
-    std::string why;
-    if (!bpf_tests_can_run(why)) {
-        const char* ci = std::getenv("CI");
-        if (ci && std::string(ci) == "true")
-            FAIL() << "BPF test cannot run in CI: " << why;
-        GTEST_SKIP() << why;
-    }
-    char tmpl[] = "/tmp/memtrace-overload-XXXXXX";
-    std::string dir = mkdtemp(tmpl);
+    const std::string& dir = dir_;
     std::string go = dir + "/go";
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
@@ -71,20 +64,11 @@ TEST(OverloadTest, StoppedConsumerKeepsTotalsAndSegmentsExact)
     }
     EXPECT_EQ(bss, 4096u) << s["segments"].dump();
     EXPECT_EQ(anon, 32768u) << s["segments"].dump();
-    std::system(fmt::format("rm -rf '{}'", dir).c_str());
 }
 
-TEST(RunAsTest, DashUserRunsTheCommandWithThatUsersCredentials)
+TEST_F(RootTest, DashUserRunsTheCommandWithThatUsersCredentials)
 {
-    std::string why;
-    if (!bpf_tests_can_run(why)) {
-        const char* ci = std::getenv("CI");
-        if (ci && std::string(ci) == "true")
-            FAIL() << "BPF test cannot run in CI: " << why;
-        GTEST_SKIP() << why;
-    }
-    char tmpl[] = "/tmp/memtrace-runas-XXXXXX";
-    std::string dir = mkdtemp(tmpl);
+    const std::string& dir = dir_;
     chmod(dir.c_str(), 0777);  // nobody's shell writes its answer here through memtrace's fd
     std::string out = dir + "/ids";
     RunResult r = run({MEMTRACE_BIN, "--text", "-u", "nobody", "--command-output", out, "--", "/bin/sh", "-c",
@@ -95,26 +79,19 @@ TEST(RunAsTest, DashUserRunsTheCommandWithThatUsersCredentials)
     EXPECT_EQ(ids.substr(0, ids.find('\n')), "65534") << ids;
     EXPECT_EQ(ids.find("\n0\n"), std::string::npos) << "no root group left: " << ids;
 
-    RunResult bad = run({MEMTRACE_BIN, "-u", "no-such-user-here", "--", "/bin/true"}, 30);
-    EXPECT_EQ(bad.exit_code, 1);
-    EXPECT_NE(bad.err.find("no such user"), std::string::npos) << bad.err;
+    for (const char* user : {"no-such-user-here", "4294967296", "4294967295", "99999999999999999999999"}) {
+        RunResult bad = run({MEMTRACE_BIN, "-u", user, "--", "/bin/true"}, 30);
+        EXPECT_EQ(bad.exit_code, 1) << user;
+        EXPECT_NE(bad.err.find("no such user"), std::string::npos) << bad.err;
+    }
 
     RunResult help = run({MEMTRACE_BIN, "--help"}, 30);
     EXPECT_NE(help.out.find("SUDO_USER"), std::string::npos) << "--help says what the default is";
-    std::system(fmt::format("rm -rf '{}'", dir).c_str());
 }
 
-TEST(OutputFileTest, CommandOutputRefusesAPlantedSymlink)
+TEST_F(RootTest, CommandOutputRefusesAPlantedSymlink)
 {
-    std::string why;
-    if (!bpf_tests_can_run(why)) {
-        const char* ci = std::getenv("CI");
-        if (ci && std::string(ci) == "true")
-            FAIL() << "BPF test cannot run in CI: " << why;
-        GTEST_SKIP() << why;
-    }
-    char tmpl[] = "/tmp/memtrace-symlink-XXXXXX";
-    std::string dir = mkdtemp(tmpl);
+    const std::string& dir = dir_;
     std::string victim = dir + "/victim", planted = dir + "/planted";
     std::ofstream(victim) << "precious\n";
     ASSERT_EQ(symlink(victim.c_str(), planted.c_str()), 0);
@@ -122,7 +99,6 @@ TEST(OutputFileTest, CommandOutputRefusesAPlantedSymlink)
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
     EXPECT_EQ(read_file(victim), "precious\n");
-    std::system(fmt::format("rm -rf '{}'", dir).c_str());
 }
 
 }  // namespace

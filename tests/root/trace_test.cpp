@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "root_test.h"
 #include "subprocess.h"
 
 namespace {
@@ -84,29 +85,6 @@ WorkloadReport read_workload_report(const std::string& path)
 }
 
 void expect_one_line_error(const RunResult& r, int code, const std::string& text);
-
-class RootTest : public ::testing::Test {
-protected:
-    void SetUp() override
-    {
-        std::string why;
-        if (!bpf_tests_can_run(why)) {
-            const char* ci = std::getenv("CI");
-            if (ci && std::string(ci) == "true")
-                FAIL() << "BPF test cannot run in CI: " << why;
-            GTEST_SKIP() << why;
-        }
-        char tmpl[] = "/tmp/memtrace-root-XXXXXX";
-        dir_ = mkdtemp(tmpl);
-    }
-    void TearDown() override
-    {
-        if (!dir_.empty())
-            std::system(fmt::format("rm -rf '{}'", dir_).c_str());
-    }
-    std::string path(const std::string& name) const { return dir_ + "/" + name; }
-    std::string dir_;
-};
 
 // Checks every phase of the workload against memtrace's events, window by window.
 void expect_phases_match(const std::vector<Event>& events, const WorkloadReport& w)
@@ -328,28 +306,8 @@ bool bpf_programs_unloaded_soon()
     return false;
 }
 
-void signal_ends_cleanly(const std::string& dir, int sig)
-{
-    ASSERT_TRUE(bpf_programs_unloaded_soon()) << "another memtrace is running";
-    Background sleeper({"sleep", "30"}, dir + "/sleep.out", dir + "/sleep.err");
-    Background tracer({kMemtrace, "--text", "-p", std::to_string(sleeper.pid())}, dir + "/mt.out", dir + "/mt.err");
-    ASSERT_TRUE(wait_for_text(dir + "/mt.err", "tracing pid")) << read_file(dir + "/mt.err");
-    EXPECT_TRUE(bpf_programs_loaded());
-    kill(tracer.pid(), sig);
-    int code = tracer.wait(20);
-    if (sig == SIGKILL) {
-        EXPECT_EQ(code, -1);
-    } else {
-        EXPECT_EQ(code, 0) << read_file(dir + "/mt.err");
-        EXPECT_NE(read_file(dir + "/mt.out").find("Summary"), std::string::npos);
-    }
-    EXPECT_TRUE(bpf_programs_unloaded_soon());
-    EXPECT_EQ(kill(sleeper.pid(), 0), 0) << "the target runs on";
-}
-
-TEST_F(RootTest, SigtermLeavesNothingAttached) { signal_ends_cleanly(dir_, SIGTERM); }
-TEST_F(RootTest, SigintLeavesNothingAttached) { signal_ends_cleanly(dir_, SIGINT); }
-TEST_F(RootTest, SigkillLeavesNothingAttached) { signal_ends_cleanly(dir_, SIGKILL); }
+// SIGINT, SIGTERM and SIGKILL to memtrace: lifecycle_test.cpp checks, by program and link id,
+// that nothing stays attached and that the target runs on.
 
 TEST_F(RootTest, DurationEndsTheTrace)
 {

@@ -112,13 +112,14 @@ TEST_F(CrashExplainerTest, SentByProcess)
     EXPECT_EQ(e.summary, "SIGBUS was sent by process 1 (SI_USER), not raised by a memory access");
 }
 
-TEST_F(CrashExplainerTest, SiKernelIsAGeneralProtectionFault)
+TEST_F(CrashExplainerTest, SiKernelIsAGeneralProtectionFaultOrAFailedSignalFrame)
 {
     CrashExplanation e = explain(make_signal(SIGSEGV, kSiKernel, 0));
     EXPECT_EQ(e.kind, CrashKind::ProtectionOther);
     EXPECT_EQ(e.summary,
-              "general protection fault: a non-canonical address (a corrupted pointer such as 0xdead...) or a "
-              "privileged instruction; the CPU does not report the address");
+              "raised by the kernel without an address: a general protection fault (a non-canonical pointer such "
+              "as 0xdead..., a privileged instruction), or a signal frame that could not be written (a stack "
+              "overflow with a handler but no sigaltstack)");
 }
 
 TEST_F(CrashExplainerTest, NullPage)

@@ -355,7 +355,8 @@ TEST(RenderJsonForensics, Stacks)
         "mmap": [],
         "stack_faults": 12,
         "shallow_stack_faults": 4,
-        "lost": 2})"));
+        "lost": 2,
+        "collisions": 0})"));
 }
 
 TEST(RenderJsonForensics, OptionalSectionsAbsentWhenOff)

@@ -192,7 +192,7 @@ void AddressSpace::protect(uint64_t start, uint64_t len, uint32_t prot)
 }
 
 void AddressSpace::remap(uint64_t old_start, uint64_t old_len, uint64_t new_start, uint64_t new_len,
-                         bool keep_old)
+                         bool keep_old, uint64_t mapped_ns)
 {
     old_len = page_up(old_len);
     new_len = page_up(new_len);
@@ -202,6 +202,7 @@ void AddressSpace::remap(uint64_t old_start, uint64_t old_len, uint64_t new_star
     if (!source)
         return;  // not in the model: nothing to carry over
     Region tail = *source;  // template for growth beyond the old end
+    tail.mapped_ns = mapped_ns;  // what this call maps is as new as a fresh mmap
     if (new_start == old_start) {
         if (new_len < old_len) {
             clear_range(old_start + new_len, old_start + old_len);
@@ -225,6 +226,7 @@ void AddressSpace::remap(uint64_t old_start, uint64_t old_len, uint64_t new_star
             piece.offset += lo - piece.start;
         piece.start = lo - old_start + new_start;
         piece.end = hi - old_start + new_start;
+        piece.mapped_ns = mapped_ns;
         pieces.push_back(std::move(piece));
     }
     if (!keep_old)
@@ -271,33 +273,23 @@ void AddressSpace::label_thread_stack(uint64_t sp, uint32_t tid)
     forget_lookups();
 }
 
-const Region* AddressSpace::region_of(uint64_t addr) const
+const Region* AddressSpace::cached_lookup(uint64_t addr, const Region*& cache) const
 {
-    if (last_hit_ && addr >= last_hit_->start && addr < last_hit_->end)
-        return last_hit_;
+    if (cache && addr >= cache->start && addr < cache->end)
+        return cache;
     auto it = regions_.upper_bound(addr);
     if (it == regions_.begin())
         return nullptr;
     --it;
     if (addr >= it->second.end)
         return nullptr;
-    last_hit_ = &it->second;
-    return last_hit_;
+    cache = &it->second;
+    return cache;
 }
 
-const Region* AddressSpace::code_region_of(uint64_t ip) const
-{
-    if (last_code_hit_ && ip >= last_code_hit_->start && ip < last_code_hit_->end)
-        return last_code_hit_;
-    auto it = regions_.upper_bound(ip);
-    if (it == regions_.begin())
-        return nullptr;
-    --it;
-    if (ip >= it->second.end)
-        return nullptr;
-    last_code_hit_ = &it->second;
-    return last_code_hit_;
-}
+const Region* AddressSpace::region_of(uint64_t addr) const { return cached_lookup(addr, last_hit_); }
+
+const Region* AddressSpace::code_region_of(uint64_t ip) const { return cached_lookup(ip, last_code_hit_); }
 
 const Region* AddressSpace::region_above(uint64_t addr) const
 {

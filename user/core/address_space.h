@@ -72,7 +72,9 @@ public:
     // returned after that are newer than this unmap and stay.
     void unmap(uint64_t start, uint64_t len, uint64_t started_ns = ~0ULL);
     void protect(uint64_t start, uint64_t len, uint32_t prot);
-    void remap(uint64_t old_start, uint64_t old_len, uint64_t new_start, uint64_t new_len, bool keep_old);
+    // `mapped_ns`: when the call returned, stamped on what it put at new addresses (see unmap()).
+    void remap(uint64_t old_start, uint64_t old_len, uint64_t new_start, uint64_t new_len, bool keep_old,
+               uint64_t mapped_ns = 0);
     void set_brk(uint64_t start_brk, uint64_t brk);
     void label_thread_stack(uint64_t sp, uint32_t tid);
     void clear();
@@ -105,6 +107,8 @@ private:
     uint64_t start_brk_ = 0, brk_ = 0;
     uint64_t stack_top_ = 0, stack_limit_ = 8 << 20;
     SegmentId stack_segment_ = SegmentTable::kUnmapped;
+    // The region holding `addr`, trying `cache` (one of the two below) first and updating it.
+    const Region* cached_lookup(uint64_t addr, const Region*& cache) const;
     void forget_lookups()
     {
         last_hit_ = nullptr;

@@ -129,8 +129,10 @@ CrashExplanation explain_crash(const mt_signal& s, const AddressSpace& space, co
                             s.sender_tgid, signal_code_name(s.signo, s.code))};
     if (s.code == kSiKernel)
         return {CrashKind::ProtectionOther,
-                fmt::format("general protection fault: a non-canonical address (a corrupted pointer such as "
-                            "0xdead...) or a privileged instruction; the CPU does not report the address")};
+                fmt::format("raised by the kernel without an address: a general protection fault (a "
+                            "non-canonical pointer such as 0xdead..., a privileged instruction), or a signal "
+                            "frame that could not be written (a stack overflow with a handler but no "
+                            "sigaltstack)")};
 
     const Region* r = space.region_of(addr);
     if (s.signo == SIGBUS) {

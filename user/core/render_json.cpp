@@ -89,7 +89,8 @@ nlohmann::json report_to_json(const Report& r)
                        {"mmap", stacks_json(r.mmap_stacks)},
                        {"stack_faults", r.stack_faults},
                        {"shallow_stack_faults", r.shallow_stack_faults},
-                       {"lost", r.stacks_lost}};
+                       {"lost", r.stacks_lost},
+                       {"collisions", r.stack_collisions}};
     }
     nlohmann::json processes = nlohmann::json::array();
     for (const ProcessRow& p : r.processes) {

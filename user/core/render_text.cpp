@@ -194,6 +194,10 @@ void render_stacks(std::ostream& out, const Report& r)
                    "pointers, and the kernel's unwinder stops at the first function without one "
                    "(rebuild with -fno-omit-frame-pointer for full stacks)\n",
                    with_commas(r.shallow_stack_faults), with_commas(r.stack_faults));
+    if (r.stack_collisions)
+        fmt::print(out, "note: {} fault stacks were counted without their frames: the kernel's stack table "
+                        "had another stack in their bucket\n",
+                   with_commas(r.stack_collisions));
     if (r.stacks_lost)
         fmt::print(out, "note: {} stacks not counted: the kernel's stack table was full\n", with_commas(r.stacks_lost));
 }

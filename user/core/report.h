@@ -111,6 +111,7 @@ struct Report {
     uint64_t stack_faults = 0;          // faults whose stack was counted
     uint64_t shallow_stack_faults = 0;  // of which the stack had at most 2 frames
     uint64_t stacks_lost = 0;           // not counted: the kernel's table was full
+    uint64_t stack_collisions = 0;      // counted, but the stack itself was not kept (hash bucket taken)
 };
 
 }  // namespace memtrace

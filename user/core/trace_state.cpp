@@ -259,7 +259,7 @@ bool TraceState::handle(const void* data, size_t size)
             remember_unmap(p, m.old_addr, m.old_addr + m.old_len, hdr.ts_ns);
         else if (m.new_addr == m.old_addr && m.new_len < m.old_len)
             remember_unmap(p, m.old_addr + m.new_len, m.old_addr + m.old_len, hdr.ts_ns);
-        p.space.remap(m.old_addr, m.old_len, m.new_addr, m.new_len, m.mflags & kDontUnmap);
+        p.space.remap(m.old_addr, m.old_len, m.new_addr, m.new_len, m.mflags & kDontUnmap, hdr.ts_ns);
         break;
     }
     case MT_REC_MPROTECT: {
@@ -291,6 +291,7 @@ bool TraceState::handle(const void* data, size_t size)
         r.end = s.addr + (s.size ? s.size : source_.shm_size(s.shmid));
         r.path = "/SYSV";
         r.inode = static_cast<uint64_t>(s.shmid);
+        r.mapped_ns = hdr.ts_ns;
         get_or_create(hdr.tgid).space.map(std::move(r));
         break;
     }
@@ -491,6 +492,10 @@ void TraceState::on_signal(const mt_signal& s)
     row.addr = s.addr;
     row.ip = s.ip;
     row.location = s.code > 0 ? name_code(p, s.ip, true) : std::string();
+    if (s.disposition == MT_SIG_HANDLED)
+        row.explanation += "; the process has a handler for it and may survive";
+    else if (s.disposition == MT_SIG_IGNORED)
+        row.explanation += "; the process ignores it (the kernel still kills it for a fault it cannot retry)";
     crashes_.push_back(std::move(row));
 }
 
@@ -543,7 +548,12 @@ void TraceState::add_stacks(const std::vector<RawStack>& stacks, uint64_t lost)
         };
         line = clean(line);
         size_t depth = 0;
-        if (raw.key.stack_id < 0 || raw.frames.empty()) {
+        constexpr int32_t kBucketTaken = -17;  // -EEXIST from bpf_get_stackid
+        if (raw.key.stack_id == kBucketTaken || (raw.key.stack_id >= 0 && raw.frames.empty())) {
+            line += ";[stack not kept: table collision]";
+            if (raw.key.kind == MT_STACK_FAULT)
+                stack_collisions_ += raw.count;
+        } else if (raw.key.stack_id < 0) {
             line += ";[no user stack]";
         } else {
             for (auto it = raw.frames.rbegin(); it != raw.frames.rend(); ++it) {
@@ -570,6 +580,7 @@ void TraceState::fill_stacks(Report& r) const
     r.stack_faults = stack_faults_;
     r.shallow_stack_faults = shallow_stack_faults_;
     r.stacks_lost = stacks_lost_;
+    r.stack_collisions = stack_collisions_;
     auto top = [](const std::unordered_map<std::string, uint64_t>& folded, size_t n) {
         std::vector<std::pair<std::string, uint64_t>> all(folded.begin(), folded.end());
         size_t keep = std::min(n, all.size());
@@ -812,6 +823,7 @@ Report TraceState::report(double elapsed_s, double interval_s, bool final)
     std::stable_sort(r.segments.begin(), r.segments.end(), [](const SegmentRow& a, const SegmentRow& b) {
         return a.faults != b.faults ? a.faults > b.faults : a.label < b.label;
     });
+    fill_rss(r);  // before exited processes leave the table: their peaks count
     std::vector<uint32_t> pids;
     for (const auto& [pid, p] : processes_)
         pids.push_back(pid);
@@ -887,7 +899,6 @@ Report TraceState::report(double elapsed_s, double interval_s, bool final)
     r.latency_major_us = latency_major_us_;
     r.latency_paired = latency_paired_;
     r.latency_unmatched = latency_unmatched_;
-    fill_rss(r);
     r.crashes = crashes_;
     fill_stacks(r);
 
@@ -915,6 +926,10 @@ void TraceState::fill_sites(Report& r)
         return a.second->faults != b.second->faults ? a.second->faults > b.second->faults : a.first < b.first;
     });
     for (size_t i = 0; i < keep; ++i) {
+        // Below 0.1% of the faults a site is not worth naming: symbolizing it can mean reading a
+        // library's whole debug info (libc's: ~0.1 s and ~15 MB) for one fault of ld.so's.
+        if (all[i].second->faults * 1000 < faults_)
+            break;
         uint64_t key = all[i].first;
         uint32_t module = static_cast<uint32_t>(key >> kUserAddressBits);
         uint64_t where = key & ((1ULL << kUserAddressBits) - 1);

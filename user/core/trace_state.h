@@ -214,7 +214,7 @@ private:
 
     bool stacks_ = false;
     std::array<std::unordered_map<std::string, uint64_t>, 3> folded_;
-    uint64_t stack_faults_ = 0, shallow_stack_faults_ = 0, stacks_lost_ = 0;
+    uint64_t stack_faults_ = 0, shallow_stack_faults_ = 0, stacks_lost_ = 0, stack_collisions_ = 0;
 
     uint64_t faults_ = 0, major_ = 0, unmatched_major_ = 0, malformed_ = 0;
     uint64_t reported_faults_ = 0;

@@ -40,6 +40,22 @@ std::runtime_error libbpf_error(const char* what, int err)
                                           g_libbpf_verbose ? "" : " (run with -v to see libbpf's log)"));
 }
 
+// Every key of a hash map, as it is now (entries added meanwhile may be missed: the next call
+// sees them).
+template <typename Key>
+std::vector<Key> map_keys(const bpf_map* map)
+{
+    std::vector<Key> keys;
+    Key key{}, next{};
+    const Key* prev = nullptr;
+    while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+        keys.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    return keys;
+}
+
 }  // namespace
 
 void BpfTracer::SkeletonDeleter::operator()(memtrace_bpf* skel) const { memtrace_bpf__destroy(skel); }
@@ -182,14 +198,7 @@ std::optional<mt_rss> BpfTracer::rss(uint32_t tgid) const
 
 std::vector<OverflowCount> BpfTracer::drain_overflow()
 {
-    std::vector<mt_overflow_key> keys;
-    mt_overflow_key key{}, next{};
-    const mt_overflow_key* prev = nullptr;
-    while (bpf_map__get_next_key(skel_->maps.overflow, prev, &next, sizeof(next)) == 0) {
-        keys.push_back(next);
-        key = next;
-        prev = &key;
-    }
+    std::vector<mt_overflow_key> keys = map_keys<mt_overflow_key>(skel_->maps.overflow);
     std::vector<OverflowCount> counts;
     for (const mt_overflow_key& k : keys) {
         mt_overflow_count c{};
@@ -208,15 +217,9 @@ void BpfTracer::forget_rss(uint32_t tgid)
 std::vector<RawStack> BpfTracer::drain_stacks()
 {
     std::vector<RawStack> stacks;
-    std::vector<mt_stack_key> keys;
-    mt_stack_key key{}, next{};
-    const mt_stack_key* prev = nullptr;
-    while (bpf_map__get_next_key(skel_->maps.stack_counts, prev, &next, sizeof(next)) == 0) {
-        keys.push_back(next);
-        key = next;
-        prev = &key;
-    }
+    std::vector<mt_stack_key> keys = map_keys<mt_stack_key>(skel_->maps.stack_counts);
     std::vector<__u64> frames(MT_STACK_DEPTH);
+    std::vector<__u32> used;
     for (const mt_stack_key& k : keys) {
         RawStack raw;
         raw.key = k;
@@ -226,6 +229,7 @@ std::vector<RawStack> BpfTracer::drain_stacks()
             continue;
         if (k.stack_id >= 0) {
             __u32 id = static_cast<__u32>(k.stack_id);
+            used.push_back(id);
             if (bpf_map__lookup_elem(skel_->maps.stack_traces, &id, sizeof(id), frames.data(),
                                      frames.size() * sizeof(__u64), 0) == 0) {
                 for (__u64 ip : frames) {
@@ -237,6 +241,11 @@ std::vector<RawStack> BpfTracer::drain_stacks()
         }
         stacks.push_back(std::move(raw));
     }
+    // The stack table is a hash that refuses a stack whose bucket is taken (-EEXIST): emptied of
+    // what was just read, it holds one interval's stacks, not the whole trace's. A fault counted
+    // in the instant between the two steps may find its stack gone (shown as not kept).
+    for (__u32 id : used)
+        bpf_map__delete_elem(skel_->maps.stack_traces, &id, sizeof(id), 0);
     return stacks;
 }
 
