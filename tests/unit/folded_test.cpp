@@ -55,13 +55,13 @@ TEST(WriteFolded, SortedLinesWithCounts)
     TempFile file;
     std::unordered_map<std::string, uint64_t> stacks = {
         {"app;main;work;memset", 120},
-        {"app;[no user stack]", 3},
+        {"app;[no_user_stack]", 3},
         {"app;main;grow", 7},
         {"bash;[bash]", 1},
     };
     EXPECT_EQ(memtrace::write_folded(file.fd(), stacks), 4u);
     EXPECT_EQ(memtrace_test::read_file(file.path()),
-              "app;[no user stack] 3\n"
+              "app;[no_user_stack] 3\n"
               "app;main;grow 7\n"
               "app;main;work;memset 120\n"
               "bash;[bash] 1\n");

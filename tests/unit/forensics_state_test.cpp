@@ -708,7 +708,7 @@ TEST_F(ForensicsTest, StacksFoldedRootFirstAndSummed)
     std::map<std::string, uint64_t> sorted(folded.begin(), folded.end());
     EXPECT_EQ(sorted, (std::map<std::string, uint64_t>{
                           {"my_app_x;[elf_fixture_nopie];[anonymous];[elf_fixture_pie]", 12},
-                          {"my_app_x;[no user stack]", 3},
+                          {"my_app_x;[no_user_stack]", 3},
                           {"my_app_x;[elf_fixture_pie]", 2},
                           {"pid_999;0x1234", 1},
                       }));
@@ -734,7 +734,7 @@ TEST_F(ForensicsTest, StacksFoldedRootFirstAndSummed)
     EXPECT_EQ(r.fault_stacks[0].frames,
               (std::vector<std::string>{"[elf_fixture_nopie]", "[anonymous]", "[elf_fixture_pie]"}));
     EXPECT_EQ(r.fault_stacks[0].count, 12u);
-    EXPECT_EQ(r.fault_stacks[1].frames, (std::vector<std::string>{"[no user stack]"}));
+    EXPECT_EQ(r.fault_stacks[1].frames, (std::vector<std::string>{"[no_user_stack]"}));
     EXPECT_EQ(r.fault_stacks[1].count, 3u);
     EXPECT_EQ(r.fault_stacks[2].frames, (std::vector<std::string>{"[elf_fixture_pie]"}));
     EXPECT_EQ(r.fault_stacks[2].count, 2u);

@@ -550,11 +550,11 @@ void TraceState::add_stacks(const std::vector<RawStack>& stacks, uint64_t lost)
         size_t depth = 0;
         constexpr int32_t kBucketTaken = -17;  // -EEXIST from bpf_get_stackid
         if (raw.key.stack_id == kBucketTaken || (raw.key.stack_id >= 0 && raw.frames.empty())) {
-            line += ";[stack not kept: table collision]";
+            line += ";[stack_not_kept:table_collision]";
             if (raw.key.kind == MT_STACK_FAULT)
                 stack_collisions_ += raw.count;
         } else if (raw.key.stack_id < 0) {
-            line += ";[no user stack]";
+            line += ";[no_user_stack]";
         } else {
             for (auto it = raw.frames.rbegin(); it != raw.frames.rend(); ++it) {
                 line += ';';
@@ -564,7 +564,7 @@ void TraceState::add_stacks(const std::vector<RawStack>& stacks, uint64_t lost)
         }
         auto& folded = folded_[raw.key.kind];
         if (folded.size() >= kMaxFoldedStacks && !folded.count(line))
-            line = "[more distinct stacks than memtrace keeps]";
+            line = "[more_stacks_than_memtrace_keeps]";  // folded frames hold no spaces
         folded[line] += raw.count;
         if (raw.key.kind == MT_STACK_FAULT) {
             stack_faults_ += raw.count;
