@@ -74,14 +74,6 @@ struct {
 	__type(value, __u64);
 } stack_counts SEC(".maps");
 
-/* Resident pages of each traced process (tgid -> struct mt_rss), sampled by userspace. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct mt_rss);
-} rss SEC(".maps");
-
 /* Syscall arguments saved at entry, read back at exit (keyed by thread id). */
 struct syscall_args {
 	__u64 args[6];
@@ -220,7 +212,7 @@ static __always_inline int on_fault(void *ctx, unsigned long address, __u64 ip,
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(handle_fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	return on_fault(ctx, address, BPF_CORE_READ(regs, ip), error_code, 0);
+	return on_fault(ctx, address, regs->ip, error_code, 0); /* a BTF pointer: a plain load, no helper call */
 }
 
 /* Faults the kernel takes on user memory (copy_to_user into a fresh buffer...) count in the
@@ -240,7 +232,7 @@ int BPF_PROG(handle_fault_kernel, unsigned long address, struct pt_regs *regs, u
 	/* The code that faulted is the kernel's (copy_to_user...); the site worth showing is the user
 	 * instruction that made the system call. */
 	struct pt_regs *user_regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	__u64 ip = user_regs ? BPF_CORE_READ(user_regs, ip) : 0;
+	__u64 ip = user_regs ? user_regs->ip : 0;
 	return on_fault(ctx, address, ip, error_code, MT_FAULT_KERNEL_MODE);
 }
 
@@ -661,45 +653,6 @@ int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info, struct task_st
 	return 0;
 }
 
-/* kmem:rss_stat fires on every change of an mm's resident-page counters (in the faulting thread,
- * or in reclaim). The current values go into the `rss` map for userspace to sample. */
-SEC("tp_btf/rss_stat")
-int BPF_PROG(handle_rss, struct mm_struct *mm, int member)
-{
-	struct task_struct *owner = BPF_CORE_READ(mm, owner);
-	if (!owner)
-		return 0;
-	__u32 tgid = BPF_CORE_READ(owner, tgid);
-	if (!is_traced(tgid))
-		return 0;
-	if (member < 0 || member >= MT_RSS_MAX)
-		return 0;
-	struct mt_rss *r = bpf_map_lookup_elem(&rss, &tgid);
-	if (!r) {
-		struct mt_rss fresh = {};
-		bpf_map_update_elem(&rss, &tgid, &fresh, BPF_NOEXIST);
-		r = bpf_map_lookup_elem(&rss, &tgid);
-		if (!r)
-			return 0;
-		member = -1; /* first sight of this mm: read every counter, not only the one that moved */
-	}
-	/* The approximate per-CPU-batched values, as the tracepoint itself reports them. Constant
-	 * indexes: the verifier does not take a variable offset into a kernel struct. */
-	if (member == -1 || member == MT_RSS_FILE)
-		r->pages[MT_RSS_FILE] = BPF_CORE_READ(mm, rss_stat[MT_RSS_FILE].count);
-	if (member == -1 || member == MT_RSS_ANON)
-		r->pages[MT_RSS_ANON] = BPF_CORE_READ(mm, rss_stat[MT_RSS_ANON].count);
-	if (member == -1 || member == MT_RSS_SWAP)
-		r->pages[MT_RSS_SWAP] = BPF_CORE_READ(mm, rss_stat[MT_RSS_SWAP].count);
-	if (member == -1 || member == MT_RSS_SHMEM)
-		r->pages[MT_RSS_SHMEM] = BPF_CORE_READ(mm, rss_stat[MT_RSS_SHMEM].count);
-	__s64 total = r->pages[MT_RSS_FILE] + r->pages[MT_RSS_ANON] + r->pages[MT_RSS_SHMEM];
-	if (total > r->peak_pages)
-		r->peak_pages = total;
-	r->changes++;
-	return 0;
-}
-
 /* ---- process life ---- */
 
 extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym;
@@ -852,6 +805,18 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	e->majflt = majflt;
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->pad = 0;
+	/* The process's resident peak, from the mm it is about to drop: the kernel's high-water mark
+	 * (raised before each unmap) or the current counters if they are above it. Since Linux 6.16
+	 * this tracepoint comes before exit_mm(); earlier kernels give no mm here (peak 0: unknown).
+	 * Not signal->maxrss: that also holds the image exec replaced (memtrace's own fork). */
+	e->rss_peak_pages = 0;
+	struct mm_struct *mm = p->mm;
+	if (mm) {
+		__s64 now = BPF_CORE_READ(mm, rss_stat[MT_RSS_FILE].count) + BPF_CORE_READ(mm, rss_stat[MT_RSS_ANON].count) +
+			    BPF_CORE_READ(mm, rss_stat[MT_RSS_SHMEM].count);
+		__u64 hiwater = BPF_CORE_READ(mm, hiwater_rss);
+		e->rss_peak_pages = now > 0 && (__u64)now > hiwater ? (__u64)now : hiwater;
+	}
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "core/event_printer.h"
 #include "core/folded.h"
 #include "core/output_file.h"
+#include "core/proc_status.h"
 #include "core/render_json.h"
 #include "core/render_live.h"
 #include "core/render_text.h"
@@ -224,14 +225,11 @@ int run_trace(const TraceOptions& o)
         state.add_overflow(tracer.drain_overflow());
         KernelCounters k = tracer.counters();
         state.set_kernel_counters(k.faults, k.dropped, k.overflow_lost);
+        // Resident memory from the kernel's own counters, once an interval: a program on
+        // kmem:rss_stat would run on every fault. A process's peak at exit is in its exit record.
         for (uint32_t pid : state.live_pids())
-            if (std::optional<mt_rss> rss = tracer.rss(pid))
+            if (std::optional<ResidentPages> rss = read_resident_pages(static_cast<int>(pid)))
                 state.set_rss(pid, *rss);
-        for (uint32_t pid : state.exited_since_report()) {
-            if (std::optional<mt_rss> rss = tracer.rss(pid))
-                state.set_rss(pid, *rss);  // for its peak
-            tracer.forget_rss(pid);
-        }
         if (stacks)
             state.add_stacks(tracer.drain_stacks(), k.stacks_lost);
     };

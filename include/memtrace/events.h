@@ -189,6 +189,7 @@ struct mt_exit {
 	__u64 majflt;
 	__s32 exit_code;
 	__u32 pad;
+	__u64 rss_peak_pages;  /* resident high-water mark (anon + file + shmem), 0 if unknown */
 };
 
 /* When the consumer falls behind, the ring keeps room for mapping records and faults are counted
@@ -225,21 +226,15 @@ enum mt_signal_disposition {
 	MT_SIG_HANDLED = 2,  /* a handler runs: the process may survive (JVMs, GCs do this on purpose) */
 };
 
-/* The process's resident pages per kind, kept by the kmem:rss_stat program in the `rss` map (by
- * tgid) and sampled by userspace each interval: the tracepoint fires on every counter change, a
- * record each time would double the ring traffic. Indexes are the kernel's MM_* counters. */
+/* Indexes of the kernel's per-mm resident counters (MM_FILEPAGES...), read at exit. Live
+ * processes are sampled from /proc/PID/status instead: kmem:rss_stat fires on every fault, and a
+ * program there cost as much as the fault program itself. */
 enum mt_rss_member {
 	MT_RSS_FILE = 0,
 	MT_RSS_ANON = 1,
 	MT_RSS_SWAP = 2,
 	MT_RSS_SHMEM = 3,
 	MT_RSS_MAX = 4,
-};
-
-struct mt_rss {
-	__s64 pages[MT_RSS_MAX];
-	__s64 peak_pages;   /* highest file + anon + shmem seen */
-	__u64 changes;      /* tracepoint hits */
 };
 
 #endif /* MEMTRACE_EVENTS_H */

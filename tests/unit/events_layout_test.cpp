@@ -67,6 +67,7 @@ MT_ALIGNED8(mt_exec, majflt);
 MT_ALIGNED8(mt_fork, child_sp);
 MT_ALIGNED8(mt_exit, minflt);
 MT_ALIGNED8(mt_exit, majflt);
+MT_ALIGNED8(mt_exit, rss_peak_pages);
 #undef MT_ALIGNED8
 
 TEST(EventsLayout, Constants)
@@ -133,8 +134,6 @@ TEST(EventsLayout, ForensicsRecords)
     EXPECT_EQ(offsetof(mt_signal, error_code), 56u);
     EXPECT_EQ(offsetof(mt_signal, sender_tgid), 72u);
     EXPECT_EQ(sizeof(mt_stack_key), 16u);
-    EXPECT_EQ(sizeof(mt_rss), 48u);
-    EXPECT_EQ(offsetof(mt_rss, peak_pages), 32u);
 }
 
 TEST(EventsLayout, Header)
@@ -256,12 +255,13 @@ TEST(EventsLayout, Fork)
 
 TEST(EventsLayout, Exit)
 {
-    EXPECT_EQ(sizeof(mt_exit), 48u);
+    EXPECT_EQ(sizeof(mt_exit), 56u);
     EXPECT_EQ(offsetof(mt_exit, hdr), 0u);
     EXPECT_EQ(offsetof(mt_exit, minflt), 24u);
     EXPECT_EQ(offsetof(mt_exit, majflt), 32u);
     EXPECT_EQ(offsetof(mt_exit, exit_code), 40u);
     EXPECT_EQ(offsetof(mt_exit, pad), 44u);
+    EXPECT_EQ(offsetof(mt_exit, rss_peak_pages), 48u);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ using memtrace::CrashRow;
 using memtrace::ElfImage;
 using memtrace::Log2Histogram;
 using memtrace::RawStack;
+using memtrace::ResidentPages;
 using memtrace::Report;
 using memtrace::SegmentRow;
 using memtrace::SiteRow;
@@ -82,15 +83,14 @@ mt_signal signal_at(uint64_t addr, uint64_t ip, uint64_t ts_ns, int code = 1, in
     return s;
 }
 
-mt_rss rss_of(int64_t file, int64_t anon, int64_t swap, int64_t shmem, int64_t peak)
+ResidentPages rss_of(int64_t file, int64_t anon, int64_t swap, int64_t shmem, int64_t peak)
 {
-    mt_rss r{};
-    r.pages[MT_RSS_FILE] = file;
-    r.pages[MT_RSS_ANON] = anon;
-    r.pages[MT_RSS_SWAP] = swap;
-    r.pages[MT_RSS_SHMEM] = shmem;
-    r.peak_pages = peak;
-    r.changes = 1;
+    ResidentPages r;
+    r.file = file;
+    r.anon = anon;
+    r.swap = swap;
+    r.shmem = shmem;
+    r.peak = peak;
     return r;
 }
 
@@ -687,6 +687,47 @@ TEST_F(ForensicsTest, RssSumsProcessesAndKeepsThePeakAfterExit)
     r = state.report(4, 1, true);
     EXPECT_EQ(r.rss_peak, 131 * 4096);
     EXPECT_EQ(r.rss_anon, 0);
+}
+
+TEST_F(ForensicsTest, ExitRecordCarriesAPeakNoSampleSaw)
+{
+    // A child that grew and exited within one interval: never sampled, its peak comes at exit.
+    const uint32_t child = 301;
+    state.attach(child, "child");
+    state.set_rss(kPid, rss_of(10, 20, 0, 0, 30));
+    auto exit = make_record<mt_exit>(MT_REC_EXIT, child, child);
+    exit.rss_peak_pages = 8192;
+    ASSERT_TRUE(feed(state, exit));
+    Report r = state.report(1, 1, false);
+    EXPECT_EQ(r.rss_anon, 20 * 4096) << "an exited process's last value is gone with it";
+    EXPECT_EQ(r.rss_peak, 8192 * 4096);
+
+    // A sample after the exit record (the /proc read raced it) does not bring the process back.
+    state.set_rss(child, rss_of(0, 50000, 0, 0, 50000));
+    r = state.report(2, 1, false);
+    EXPECT_EQ(r.rss_anon, 20 * 4096);
+    EXPECT_EQ(r.rss_peak, 8192 * 4096);
+}
+
+TEST_F(ForensicsTest, ExitPeakFromAGarbageRecordCannotOverflow)
+{
+    auto exit = make_record<mt_exit>(MT_REC_EXIT, kPid, kPid);
+    exit.rss_peak_pages = UINT64_MAX;
+    ASSERT_TRUE(feed(state, exit));
+    Report r = state.report(1, 1, true);
+    EXPECT_GT(r.rss_peak, 0);
+    EXPECT_EQ(r.rss_peak % 4096, 0);
+}
+
+TEST_F(ForensicsTest, ExitWithoutPeakLeavesTheLastSample)
+{
+    // Kernels before 6.16 have no mm at the exit tracepoint: peak 0 means unknown.
+    state.set_rss(kPid, rss_of(1, 40, 0, 0, 45));
+    Report r = state.report(1, 1, false);
+    auto exit = make_record<mt_exit>(MT_REC_EXIT, kPid, kPid);
+    ASSERT_TRUE(feed(state, exit));
+    r = state.report(2, 1, true);
+    EXPECT_EQ(r.rss_peak, 45 * 4096);
 }
 
 // --- stacks --------------------------------------------------------------------------------------

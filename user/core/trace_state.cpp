@@ -104,15 +104,6 @@ std::vector<uint32_t> TraceState::live_pids() const
     return pids;
 }
 
-std::vector<uint32_t> TraceState::exited_since_report() const
-{
-    std::vector<uint32_t> pids;
-    for (const auto& [pid, p] : processes_)
-        if (p->clear_at_report)
-            pids.push_back(pid);
-    return pids;
-}
-
 ProcessState& TraceState::get_or_create(uint32_t pid)
 {
     if (ProcessState* p = find(pid))
@@ -522,12 +513,10 @@ void TraceState::add_overflow(const std::vector<OverflowCount>& counts)
     }
 }
 
-void TraceState::set_rss(uint32_t pid, const mt_rss& rss)
+void TraceState::set_rss(uint32_t pid, const ResidentPages& rss)
 {
-    if (ProcessState* p = find(pid)) {
-        p->rss_known = true;
+    if (ProcessState* p = find(pid); p && p->alive)
         p->rss = rss;
-    }
 }
 
 void TraceState::add_stacks(const std::vector<RawStack>& stacks, uint64_t lost)
@@ -780,6 +769,12 @@ void TraceState::on_exit(const mt_exit& e)
     p->alive = false;
     p->final_known = true;
     p->final_faults = e.minflt + e.majflt;
+    if (e.rss_peak_pages) {  // the kernel's high-water mark at exit: above any sample of it
+        if (!p->rss)
+            p->rss.emplace();
+        constexpr uint64_t kMaxPages = INT64_MAX / kPageSize;  // bytes must fit in the report
+        p->rss->peak = std::max(p->rss->peak, static_cast<int64_t>(std::min<uint64_t>(e.rss_peak_pages, kMaxPages)));
+    }
     p->clear_at_report = true;  // nothing faults in a dead process: keep long -f runs bounded
 }
 
@@ -946,16 +941,16 @@ void TraceState::fill_rss(Report& r)
 {
     int64_t anon = 0, file = 0, shmem = 0, swap = 0, peak = 0;
     for (const auto& [pid, p] : processes_) {
-        if (!p->rss_known)
+        if (!p->rss)
             continue;
         rss_seen_ = true;
-        peak = std::max<int64_t>(peak, p->rss.peak_pages);
+        peak = std::max<int64_t>(peak, p->rss->peak);
         if (!p->alive)
             continue;  // its peak counts, its last value is gone with it
-        anon += p->rss.pages[MT_RSS_ANON];
-        file += p->rss.pages[MT_RSS_FILE];
-        shmem += p->rss.pages[MT_RSS_SHMEM];
-        swap += p->rss.pages[MT_RSS_SWAP];
+        anon += p->rss->anon;
+        file += p->rss->file;
+        shmem += p->rss->shmem;
+        swap += p->rss->swap;
     }
     r.rss_known = rss_seen_;
     const int64_t page = static_cast<int64_t>(kPageSize);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "code_namer.h"
 #include "crash_explainer.h"
 #include "histogram.h"
+#include "proc_status.h"
 #include "report.h"
 #include "segments.h"
 #include "memtrace/events.h"
@@ -62,8 +64,7 @@ struct ProcessState {
     // Exited: the model is kept until the next report, so that stacks drained then still name
     // their frames, and dropped after it (long -f runs stay bounded).
     bool clear_at_report = false;
-    bool rss_known = false;
-    mt_rss rss{};
+    std::optional<ResidentPages> rss;  // last sample (alive) or its peak at exit
 };
 
 // Faults of one page counted in the kernel while the ring buffer was full (the overflow map).
@@ -108,8 +109,8 @@ public:
     // How many fault sites report() lists (0: none, and no per-fault site bookkeeping).
     void set_sites(size_t n) { sites_shown_ = n; }
     void set_latency(bool on) { latency_ = on; }
-    // The `rss` map's entry for a process, sampled once an interval.
-    void set_rss(uint32_t pid, const mt_rss& rss);
+    // A live process's resident pages, sampled once an interval (its peak also comes at exit).
+    void set_rss(uint32_t pid, const ResidentPages& rss);
     // Stacks drained from the kernel since the last call: folded with the models as they are now.
     void add_stacks(const std::vector<RawStack>& stacks, uint64_t lost);
     // Folded stacks ("comm;root;...;leaf" -> count) of one enum mt_stack_kind, for --folded.
@@ -131,8 +132,6 @@ public:
     const ProcessState* process(uint32_t pid) const;
     size_t live_processes() const;
     std::vector<uint32_t> live_pids() const;
-    // Processes whose exit record came since the last report (their state goes at the next one).
-    std::vector<uint32_t> exited_since_report() const;
     uint64_t faults() const { return faults_; }
 
 private:

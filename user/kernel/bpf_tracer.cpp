@@ -188,14 +188,6 @@ KernelCounters BpfTracer::counters() const
             sum(MT_CNT_STACKS_LOST), sum(MT_CNT_OVERFLOW), sum(MT_CNT_OVERFLOW_LOST)};
 }
 
-std::optional<mt_rss> BpfTracer::rss(uint32_t tgid) const
-{
-    mt_rss value{};
-    if (bpf_map__lookup_elem(skel_->maps.rss, &tgid, sizeof(tgid), &value, sizeof(value), 0) != 0)
-        return std::nullopt;
-    return value;
-}
-
 std::vector<OverflowCount> BpfTracer::drain_overflow()
 {
     std::vector<mt_overflow_key> keys = map_keys<mt_overflow_key>(skel_->maps.overflow);
@@ -207,11 +199,6 @@ std::vector<OverflowCount> BpfTracer::drain_overflow()
             counts.push_back({k.tgid, k.page, c.faults, c.major});
     }
     return counts;
-}
-
-void BpfTracer::forget_rss(uint32_t tgid)
-{
-    bpf_map__delete_elem(skel_->maps.rss, &tgid, sizeof(tgid), 0);
 }
 
 std::vector<RawStack> BpfTracer::drain_stacks()

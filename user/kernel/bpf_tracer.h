@@ -53,10 +53,6 @@ public:
     // threw. Returns true when records may still be waiting.
     bool consume();
     KernelCounters counters() const;
-    // The process's resident pages as the rss_stat program last saw them.
-    std::optional<mt_rss> rss(uint32_t tgid) const;
-    // Drops a process's entry once it exited and was read (the map has room for 8192).
-    void forget_rss(uint32_t tgid);
     // --stacks: takes the stack counts gathered since the last call out of the kernel, with frames.
     std::vector<RawStack> drain_stacks();
     // Takes the per-page fault counts kept while the ring buffer was full out of the kernel.
