@@ -95,8 +95,17 @@ def tracers(tmp):
     }
 
 
-def run_once(workload_argv, tracer, tmp, parse_seconds):
-    """Runs the gated workload under `tracer`; returns (seconds, extra dict)."""
+def bpf_prog_stats():
+    """{prog id: (name, run_cnt, run_time_ns)} of every loaded BPF program (kernel.bpf_stats_enabled)."""
+    progs = json.loads(subprocess.run(["bpftool", "prog", "show", "-j"], check=True, capture_output=True,
+                                      text=True).stdout)
+    return {p["id"]: (p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0)) for p in progs}
+
+
+def run_once(workload_argv, tracer, tmp, parse_seconds, bpf_stats=False):
+    """Runs the gated workload under `tracer`; returns (seconds, extra dict). With bpf_stats, also
+    what each of the tracer's BPF programs ran while the workload did (extra["progs"])."""
+    before = bpf_prog_stats() if bpf_stats else None
     wl = subprocess.Popen(workload_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     extra = {}
     tp = None
@@ -130,7 +139,12 @@ def run_once(workload_argv, tracer, tmp, parse_seconds):
         else:
             time.sleep(2.0)  # perf trace prints nothing when ready
         extra["attach_s"] = time.monotonic() - t_start
+    attached = bpf_prog_stats() if bpf_stats else None
     out, err = wl.communicate(b"g", timeout=600)
+    if bpf_stats:
+        done = bpf_prog_stats()
+        extra["progs"] = {done[i][0]: (done[i][1] - attached[i][1], done[i][2] - attached[i][2])
+                          for i in done if i not in before and i in attached}
     seconds, faults, cpu = parse_seconds(out.decode())
     extra["kernel_faults"] = faults
     extra["workload_cpu_s"] = cpu
@@ -219,6 +233,7 @@ def bench(title, workload_argv, parse, names, rounds, tmp, report):
         row["workload_faults"] = faults
         if any("cpu_s" in e for e in ex):
             row["cpu_s_per_million_faults"] = statistics.median(e["cpu_s"] / (e["kernel_faults"] / 1e6) for e in ex)
+            row["cpu_s"] = statistics.median(e["cpu_s"] for e in ex)
             row["max_rss_mb"] = max(e["max_rss_kb"] for e in ex) / 1024
         if any("attach_s" in e for e in ex):
             row["attach_s"] = statistics.median(e["attach_s"] for e in ex)
@@ -230,17 +245,75 @@ def bench(title, workload_argv, parse, names, rounds, tmp, report):
     return rows
 
 
-def print_table(title, rows):
+def print_table(title, rows, idle_cpu_s):
     print(f"\n### {title}\n")
-    print("| configuration | median s | vs untraced | workload CPU s | CPU vs untraced | memtrace CPU s / 1M faults | peak RSS MB | lost (kernel - memtrace) | dropped |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| configuration | median s | vs untraced | workload CPU s | CPU vs untraced | memtrace CPU s / 1M faults "
+          "| same, beyond the idle run | peak RSS MB | lost (kernel - memtrace) | dropped |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         cpu = f"{r['cpu_s_per_million_faults']:.3f}" if "cpu_s_per_million_faults" in r else ""
+        if "cpu_s" in r:
+            cpu += f" | {(r['cpu_s'] - idle_cpu_s) / (r['workload_faults'] / 1e6):.3f}"
+        else:
+            cpu += " | "
         rss = f"{r['max_rss_mb']:.1f}" if "max_rss_mb" in r else ""
         lost = str(r["lost"]) if "lost" in r else ""
         dropped = str(r["dropped"]) if "dropped" in r else ""
         print(f"| {r['config']} | {r['median_s']:.3f} | {r['ratio']:.2f}x | {r['workload_cpu_s']:.3f} | "
               f"{r['cpu_ratio']:.2f}x | {cpu} | {rss} | {lost} | {dropped} |")
+
+
+def bpf_costs(workload_argv, names, rounds, tmp):
+    """Each tracer's BPF programs, timed by the kernel itself (kernel.bpf_stats_enabled): ns per
+    run and per fault of the workload. Not subject to the machine's noise the way wall time is, but
+    the stats add two clock reads per run, so these runs are kept out of the timing tables."""
+    ts = tracers(tmp)
+    subprocess.run(["sysctl", "-q", "-w", "kernel.bpf_stats_enabled=1"], check=True)
+    rows = []
+    try:
+        for n in names:
+            per_prog = {}
+            per_fault = []
+            for _ in range(rounds):
+                _, extra = run_once(workload_argv, ts[n], tmp, parse_storm, bpf_stats=True)
+                faults = extra["kernel_faults"]
+                per_fault.append(sum(ns for _, ns in extra["progs"].values()) / faults)
+                for prog, (runs, ns) in extra["progs"].items():
+                    if runs:
+                        per_prog.setdefault(prog, []).append((runs / faults, ns / runs))
+            progs = {p: (statistics.median(v[0] for v in vals), statistics.median(v[1] for v in vals))
+                     for p, vals in per_prog.items()}
+            rows.append({"config": n, "ns_per_fault": statistics.median(per_fault), "progs": progs})
+            print(f"  [bpf cost] {n:32s} {rows[-1]['ns_per_fault']:7.1f} ns per fault", file=sys.stderr, flush=True)
+    finally:
+        subprocess.run(["sysctl", "-q", "-w", "kernel.bpf_stats_enabled=0"], check=True)
+    return rows
+
+
+def print_bpf_costs(rows):
+    print("\n### BPF programs on the fault storm, timed by the kernel (kernel.bpf_stats_enabled)\n")
+    print("| configuration | BPF ns per fault | programs that ran (runs per fault × ns per run) |")
+    print("| --- | ---: | --- |")
+    for r in rows:
+        progs = ", ".join(f"{p} {runs:.2f}×{ns:.0f}" for p, (runs, ns) in
+                          sorted(r["progs"].items(), key=lambda kv: -kv[1][0] * kv[1][1]) if runs * ns >= 0.5)
+        print(f"| {r['config']} | {r['ns_per_fault']:.0f} | {progs} |")
+
+
+def idle_cpu(rounds, seconds, tmp):
+    """memtrace's own CPU seconds against an idle target for `seconds`: start-up (BTF, verifier,
+    attach) plus the per-interval work, what every run pays whatever the faults."""
+    cpus = []
+    for _ in range(rounds):
+        sleeper = subprocess.Popen(["sleep", str(int(seconds) + 30)])
+        tf = os.path.join(tmp, "idle-time.txt")
+        subprocess.run([TIME, "-f", "TIME %e %U %S %M", "-o", tf, MEMTRACE, "--text", "-d", f"{seconds:.1f}", "-p",
+                        str(sleeper.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", open(tf).read())
+        cpus.append(float(m.group(2)) + float(m.group(3)))
+        sleeper.kill()
+        sleeper.wait()
+    return statistics.median(cpus)
 
 
 def attach_latency(rounds, tmp):
@@ -291,12 +364,21 @@ def main():
             py_names += ["bpftrace count", "perf trace -F all"]
         bench("python3: 4 x ([0]*10M + 300k strings)", py, parse_python, py_names, args.rounds, tmp, report)
         report["attach_s"] = attach_latency(args.rounds, tmp)
+        report["idle_cpu_s"] = idle_cpu(args.rounds, rows[0]["median_s"], tmp)
+        cost_names = ["memtrace text", "floor: tp_btf counter", "floor: tp_btf + ringbuf record"]
+        if not args.quick:
+            cost_names[1:1] = ["memtrace text --latency", "memtrace text --stacks", "bpftrace count"]
+        report["bpf_costs"] = bpf_costs(storm, cost_names, 3, tmp)
     print(f"# memtrace benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
           f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
     for title, rows in report.items():
-        if isinstance(rows, list):
-            print_table(title, rows)
+        if isinstance(rows, list) and title != "bpf_costs":
+            print_table(title, rows, report["idle_cpu_s"])
+    print_bpf_costs(report["bpf_costs"])
     print(f"\nmemtrace start to attached (memtrace -p against an idle process): {report['attach_s']:.3f} s")
+    print(f"memtrace's own CPU against an idle process for as long as the untraced storm "
+          f"({report['fault storm (64 MiB x %d, THP off)' % args.storm_rounds][0]['median_s']:.1f} s): "
+          f"{report['idle_cpu_s']:.3f} s (start-up and per-interval work, in every CPU figure above)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
