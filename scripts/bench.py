@@ -227,7 +227,9 @@ def bench(title, workload_argv, parse, names, rounds, tmp, report):
         med = statistics.median(results[n])
         ex = extras[n]
         cpu = statistics.median(e["workload_cpu_s"] for e in ex)
-        row = {"config": n, "median_s": med, "ratio": med / base, "runs": results[n],
+        # Each round's own ratio too: the machine's speed drifts between rounds.
+        paired = statistics.median(a / b for a, b in zip(results[n], results["untraced"]))
+        row = {"config": n, "median_s": med, "ratio": med / base, "paired_ratio": paired, "runs": results[n],
                "workload_cpu_s": cpu, "cpu_ratio": cpu / base_cpu}
         faults = statistics.median(e["kernel_faults"] for e in ex)
         row["workload_faults"] = faults
@@ -247,9 +249,9 @@ def bench(title, workload_argv, parse, names, rounds, tmp, report):
 
 def print_table(title, rows, idle_cpu_s):
     print(f"\n### {title}\n")
-    print("| configuration | median s | vs untraced | workload CPU s | CPU vs untraced | memtrace CPU s / 1M faults "
-          "| same, beyond the idle run | peak RSS MB | lost (kernel - memtrace) | dropped |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| configuration | median s | vs untraced | median of per-round ratios | workload CPU s | CPU vs untraced "
+          "| memtrace CPU s / 1M faults | same, beyond the idle run | peak RSS MB | lost (kernel - memtrace) | dropped |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         cpu = f"{r['cpu_s_per_million_faults']:.3f}" if "cpu_s_per_million_faults" in r else ""
         if "cpu_s" in r:
@@ -259,7 +261,7 @@ def print_table(title, rows, idle_cpu_s):
         rss = f"{r['max_rss_mb']:.1f}" if "max_rss_mb" in r else ""
         lost = str(r["lost"]) if "lost" in r else ""
         dropped = str(r["dropped"]) if "dropped" in r else ""
-        print(f"| {r['config']} | {r['median_s']:.3f} | {r['ratio']:.2f}x | {r['workload_cpu_s']:.3f} | "
+        print(f"| {r['config']} | {r['median_s']:.3f} | {r['ratio']:.2f}x | {r['paired_ratio']:.2f}x | {r['workload_cpu_s']:.3f} | "
               f"{r['cpu_ratio']:.2f}x | {cpu} | {rss} | {lost} | {dropped} |")
 
 

@@ -5,9 +5,17 @@
 # read only: new inputs go to build-fuzz/corpus/<target>/, kept between runs). Crash inputs land
 # in build-fuzz/artifacts/. Exits non-zero when any target crashed, leaked, hung or ran out of memory.
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+#   scripts/fuzz.sh [--with-unit-tests] [SECONDS_PER_TARGET] [TARGET...]
+#
+# --with-unit-tests: also build the unit tests in the same sanitized build and run them first (CI:
+# one clang build serves both). MEMTRACE_FUZZ_OPT sets the optimisation level (default -O1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+unit_tests=0
+if [[ ${1:-} == --with-unit-tests ]]; then
+  unit_tests=1
+  shift
+fi
 secs=${1:-60}
 shift || true
 targets=("$@")
@@ -15,10 +23,20 @@ targets=("$@")
 build=build-fuzz
 
 # -O1 and line tables only: the usual fuzzing trade-off, and half the build time of -O2 -g.
+opt=${MEMTRACE_FUZZ_OPT:--O1}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-  -DMEMTRACE_FUZZ=ON -DMEMTRACE_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j"${JOBS:-$(nproc)}" --target "${targets[@]}" >/dev/null
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="$opt -gline-tables-only" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$opt -gline-tables-only" \
+  -DMEMTRACE_FUZZ=ON -DMEMTRACE_BUILD_TESTS=$((unit_tests ? 1 : 0)) >/dev/null
+extra=()
+((unit_tests)) && extra=(memtrace_unit_tests)
+cmake --build "$build" -j"${JOBS:-$(nproc)}" --target "${targets[@]}" "${extra[@]}" >/dev/null
+
+if ((unit_tests)); then
+  # The unit tests under ASan+UBSan (and libFuzzer's coverage instrumentation, which is inert here).
+  echo "fuzz.sh: unit tests under ASan+UBSan" >&2
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$build/tests/unit/memtrace_unit_tests" --gtest_brief=1
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -185,6 +185,26 @@ TEST_P(SymbolizerFixture, NamesFunctionsWithOffsetAndSourceLine)
     }
 }
 
+TEST(Symbolizer, FindsLinesWithoutDebugAranges)
+{
+    // clang emits no .debug_aranges; libdw 0.188 then maps no address to its unit by itself.
+    Symbolizer symbolizer;
+    for (const char* name : kFunctions) {
+        SCOPED_TRACE(name);
+        uint64_t value = symbol_value(MEMTRACE_SYMBOL_NOARANGES, name);
+        ASSERT_NE(value, 0u);
+        auto [first, last] = source_lines(name);
+        CodeLocation loc = symbolizer.locate(MEMTRACE_SYMBOL_NOARANGES, value + 5);
+        EXPECT_EQ(loc.function, name);
+        EXPECT_EQ(memtrace::base_name(loc.source_file), "symbol_fixture.c");
+        EXPECT_GE(loc.line, first);
+        EXPECT_LE(loc.line, last);
+        EXPECT_EQ(loc.line, symbolizer.locate(MEMTRACE_SYMBOL_PIE, value + 5).line);
+    }
+    // Between functions' units there is nothing to find, and nothing made up.
+    EXPECT_EQ(symbolizer.locate(MEMTRACE_SYMBOL_NOARANGES, 0x10).line, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(PieAndFixed, SymbolizerFixture, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "pie" : "nopie"; });
 

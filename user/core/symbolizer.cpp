@@ -1,6 +1,8 @@
 #include "symbolizer.h"
 
+#include <algorithm>
 #include <array>
+#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <cxxabi.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <fmt/format.h>
@@ -160,6 +163,14 @@ struct Symbolizer::Module {
     Dwfl_Module* mod = nullptr;
     Dwarf_Addr bias = 0;  // what libdwfl adds to link-time addresses (0: reported at base 0)
 
+    // Address ranges of each compile unit, from the units themselves: built on first need, for
+    // files without .debug_aranges (clang does not emit them), where libdw 0.188 finds no line.
+    struct UnitRange {
+        Dwarf_Addr low, high;  // libdwfl addresses, [low, high)
+        Dwarf_Die unit;
+    };
+    std::optional<std::vector<UnitRange>> unit_ranges;
+
     ~Module()
     {
         if (dwfl)
@@ -214,6 +225,40 @@ Symbolizer::Module& Symbolizer::module(const std::string& path)
     return *lru_.front();
 }
 
+void Symbolizer::line_from_units(Module& m, uint64_t addr, CodeLocation& loc)
+{
+    if (!m.unit_ranges) {
+        m.unit_ranges.emplace();
+        Dwarf_Die* unit = nullptr;
+        Dwarf_Addr bias = 0;
+        while ((unit = dwfl_module_nextcu(m.mod, unit, &bias))) {
+            // DW_AT_low_pc/high_pc or DW_AT_ranges, as [start, end) pairs.
+            Dwarf_Addr base = 0, start = 0, end = 0;
+            ptrdiff_t offset = 0;
+            while ((offset = dwarf_ranges(unit, offset, &base, &start, &end)) > 0)
+                if (end > start)
+                    m.unit_ranges->push_back({start + bias, end + bias, *unit});
+        }
+        std::sort(m.unit_ranges->begin(), m.unit_ranges->end(),
+                  [](const auto& a, const auto& b) { return a.low < b.low; });
+    }
+    const auto& ranges = *m.unit_ranges;
+    auto after = std::upper_bound(ranges.begin(), ranges.end(), addr,
+                                  [](Dwarf_Addr a, const auto& r) { return a < r.low; });
+    if (after == ranges.begin() || addr >= std::prev(after)->high)
+        return;
+    Dwarf_Die unit = std::prev(after)->unit;
+    Dwarf_Addr bias = 0;
+    dwfl_module_getdwarf(m.mod, &bias);
+    Dwarf_Line* line = dwarf_getsrc_die(&unit, addr - bias);
+    int lineno = 0;
+    const char* file = line ? dwarf_linesrc(line, nullptr, nullptr) : nullptr;
+    if (file && dwarf_lineno(line, &lineno) == 0 && lineno > 0) {
+        loc.source_file = file;
+        loc.line = lineno;
+    }
+}
+
 CodeLocation Symbolizer::locate(const std::string& path, uint64_t elf_vaddr)
 {
     ResultKey key{path, elf_vaddr};
@@ -246,6 +291,8 @@ CodeLocation Symbolizer::locate(const std::string& path, uint64_t elf_vaddr)
                     loc.source_file = file;
                     loc.line = lineno;
                 }
+            } else {
+                line_from_units(m, addr, loc);
             }
         }
     }

@@ -48,6 +48,8 @@ public:
 private:
     struct Module;
     Module& module(const std::string& path);
+    // The line of `addr` (libdwfl's address) found through the unit that covers it.
+    void line_from_units(Module& m, uint64_t addr, CodeLocation& loc);
 
     struct ResultKey {
         std::string path;
