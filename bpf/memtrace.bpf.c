@@ -226,7 +226,9 @@ int BPF_PROG(handle_fault_kernel, unsigned long address, struct pt_regs *regs, u
 	if (!task->mm)
 		return 0;
 	/* Under pagefault_disable() (copy_from_user_nofault: a stack walk, this program's own
-	 * bpf_get_stackid among them) the fault is not handled, only fails: not the process's. */
+	 * bpf_get_stackid among them) the fault is not handled, only fails: not the process's.
+	 * A plain load: BPF_CORE_READ would read it inside bpf_probe_read_kernel's own
+	 * pagefault_disable(), and always see it set. */
 	if (task->pagefault_disabled)
 		return 0;
 	/* The code that faulted is the kernel's (copy_to_user...); the site worth showing is the user
@@ -687,11 +689,15 @@ static __always_inline bool emit_exec_layout(struct task_struct *p, __u64 pid_tg
 			break;
 		}
 		fill_header(&m->hdr, MT_REC_VMA, pid_tgid);
-		__u64 flags = vma->vm_flags;
-		struct file *file = vma->vm_file;
-		m->addr = vma->vm_start;
-		m->len = vma->vm_end - vma->vm_start;
-		m->pgoff = file ? vma->vm_pgoff << 12 : 0; /* anonymous vm_pgoff is the address */
+		/* Read with BPF_CORE_READ, not as BTF pointer loads: on this kernel the verifier scans
+		 * all of vmlinux's BTF by name for every such load it checks (btf_nested_type_is_trusted),
+		 * which made this loop 35 ms of memtrace's start-up. Exec is rare: a helper call is free. */
+		__u64 flags = BPF_CORE_READ(vma, vm_flags);
+		struct file *file = BPF_CORE_READ(vma, vm_file);
+		__u64 vm_start = BPF_CORE_READ(vma, vm_start), vm_end = BPF_CORE_READ(vma, vm_end);
+		m->addr = vm_start;
+		m->len = vm_end - vm_start;
+		m->pgoff = file ? BPF_CORE_READ(vma, vm_pgoff) << 12 : 0; /* anonymous vm_pgoff is the address */
 		m->prot = flags & 7; /* VM_READ|VM_WRITE|VM_EXEC have the PROT_* values */
 		m->mflags = (flags & MT_VM_SHARED ? 0x01 : 0x02) | (file ? 0 : 0x20);
 		m->fd = -1;
@@ -704,11 +710,11 @@ static __always_inline bool emit_exec_layout(struct task_struct *p, __u64 pid_tg
 			m->ino = BPF_CORE_READ(file, f_inode, i_ino);
 			m->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
 			read_file_path(file, m);
-		} else if (vma->vm_start <= start_stack && start_stack < vma->vm_end) {
+		} else if (vm_start <= start_stack && start_stack < vm_end) {
 			m->path_flags = MT_VMA_STACK;
-		} else if (vma->vm_start == start_brk) {
+		} else if (vm_start == start_brk) {
 			m->path_flags = MT_VMA_HEAP;
-		} else if (vma->vm_start == vdso) {
+		} else if (vm_start == vdso) {
 			m->path_flags = MT_VMA_VDSO;
 		} else if (flags & MT_VM_PFNMAP) {
 			m->path_flags = MT_VMA_VVAR;
@@ -797,8 +803,8 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	struct task_struct *t;
 	bpf_iter_task_new(&it, p, BPF_TASK_ITER_PROC_THREADS);
 	while ((t = bpf_iter_task_next(&it))) {
-		minflt += t->min_flt;
-		majflt += t->maj_flt;
+		minflt += BPF_CORE_READ(t, min_flt); /* not t->min_flt: see emit_exec_layout */
+		majflt += BPF_CORE_READ(t, maj_flt);
 	}
 	bpf_iter_task_destroy(&it);
 	e->minflt = minflt;
@@ -810,7 +816,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	 * this tracepoint comes before exit_mm(); earlier kernels give no mm here (peak 0: unknown).
 	 * Not signal->maxrss: that also holds the image exec replaced (memtrace's own fork). */
 	e->rss_peak_pages = 0;
-	struct mm_struct *mm = p->mm;
+	struct mm_struct *mm = BPF_CORE_READ(p, mm);
 	if (mm) {
 		__s64 now = BPF_CORE_READ(mm, rss_stat[MT_RSS_FILE].count) + BPF_CORE_READ(mm, rss_stat[MT_RSS_ANON].count) +
 			    BPF_CORE_READ(mm, rss_stat[MT_RSS_SHMEM].count);
