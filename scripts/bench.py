@@ -48,9 +48,10 @@ def wait_for(stream_paths, needle, proc, timeout=30.0):
 class Tracer:
     """How to start one tracer against a pid, how to know it is attached, how to read its results."""
 
-    def __init__(self, name, argv, ready, stop_signal=None, pty_stdout=False, collect=None):
+    def __init__(self, name, argv, ready, stop_signal=None, pty_stdout=False, collect=None, discard_stdout=False):
         self.name, self.argv, self.ready = name, argv, ready
         self.stop_signal, self.pty_stdout, self.collect = stop_signal, pty_stdout, collect
+        self.discard_stdout = discard_stdout  # --events: the stream to /dev/null, the summary on stderr
 
 
 def memtrace_summary(out, err):
@@ -78,7 +79,7 @@ def tracers(tmp):
         "memtrace text": Tracer("memtrace text", [MEMTRACE, "--text", "-p", "{pid}"], ready="memtrace: tracing",
                                 collect=memtrace_summary),
         "memtrace --events": Tracer("memtrace --events", [MEMTRACE, "--events", "-p", "{pid}"],
-                                    ready="memtrace: tracing", collect=memtrace_summary),
+                                    ready="memtrace: tracing", collect=memtrace_summary, discard_stdout=True),
         "memtrace --json": Tracer("memtrace --json", [MEMTRACE, "--json", "-p", "{pid}"], ready="memtrace: tracing",
                                   collect=memtrace_summary),
         "memtrace text --latency": Tracer("memtrace latency", [MEMTRACE, "--text", "--latency", "-p", "{pid}"],
@@ -124,7 +125,8 @@ def run_once(workload_argv, tracer, tmp, parse_seconds, bpf_stats=False):
                 tp = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=err)
                 os.close(slave)
             else:
-                tp = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+                tp = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL if tracer.discard_stdout else out, stderr=err)
         if tracer.ready:
             if not wait_for([err_path, out_path], tracer.ready, tp):
                 raise RuntimeError(f"{tracer.name} did not attach: {open(err_path).read()}")
