@@ -1,6 +1,7 @@
 #include "core/proc_status.h"
 
 #include <charconv>
+#include <cstdint>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -21,7 +22,9 @@ std::optional<int64_t> kib_to_pages(std::string_view value)
     value.remove_prefix(first);
     int64_t kib = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), kib);
-    if (ec != std::errc() || kib < 0 || std::string_view(end, value.data() + value.size() - end) != " kB")
+    // Bounded so that the report's bytes (pages * 4096) cannot overflow.
+    if (ec != std::errc() || kib < 0 || kib > INT64_MAX / 1024 ||
+        std::string_view(end, value.data() + value.size() - end) != " kB")
         return std::nullopt;
     return kib / kKibPerPage;
 }

@@ -245,9 +245,14 @@ void Symbolizer::line_from_units(Module& m, uint64_t addr, CodeLocation& loc)
     const auto& ranges = *m.unit_ranges;
     auto after = std::upper_bound(ranges.begin(), ranges.end(), addr,
                                   [](Dwarf_Addr a, const auto& r) { return a < r.low; });
-    if (after == ranges.begin() || addr >= std::prev(after)->high)
+    // The nearest range starting at or below addr usually covers it; units whose ranges enclose
+    // others' (rare) are found further back. A miss walks them all, once: results are cached.
+    auto covering = std::make_reverse_iterator(after);
+    while (covering != ranges.rend() && addr >= covering->high)
+        ++covering;
+    if (covering == ranges.rend())
         return;
-    Dwarf_Die unit = std::prev(after)->unit;
+    Dwarf_Die unit = covering->unit;
     Dwarf_Addr bias = 0;
     dwfl_module_getdwarf(m.mod, &bias);
     Dwarf_Line* line = dwarf_getsrc_die(&unit, addr - bias);
