@@ -31,15 +31,6 @@ const std::string kMemtrace = MEMTRACE_BIN;
 const std::string kWorkload = LIFECYCLE_WORKLOAD_BIN;
 const std::string kSegmentWorkload = SEGMENT_WORKLOAD_BIN;
 
-uint64_t plain(const std::string& with_commas)
-{
-    std::string s;
-    for (char c : with_commas)
-        if (c != ',')
-            s += c;
-    return std::stoull(s);
-}
-
 // One line of memtrace --events (see EventPrinter): TIME COMM/PID/TID EVENT DETAILS.
 struct Event {
     std::string kind, comm, detail;  // detail: everything after the event name

@@ -2,6 +2,7 @@
 // CI=true), and gives each test a scratch directory that is removed afterwards.
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
@@ -34,3 +35,13 @@ protected:
 
     std::string dir_;
 };
+
+// "1,234,567" as memtrace prints counts -> 1234567.
+inline uint64_t plain(const std::string& with_commas)
+{
+    std::string s;
+    for (char c : with_commas)
+        if (c != ',')
+            s += c;
+    return std::stoull(s);
+}

@@ -158,15 +158,6 @@ std::smatch summary_line(const std::string& text, std::smatch& m)
     return m;
 }
 
-uint64_t plain(const std::string& with_commas)
-{
-    std::string s;
-    for (char c : with_commas)
-        if (c != ',')
-            s += c;
-    return std::stoull(s);
-}
-
 TEST_F(RootTest, LaunchedCommandFaultsMatchEveryKnownPage)
 {
     RunResult r = run({kMemtrace, "--events", "--", kWorkload, path("w.json")}, 120);
