@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "core/format_util.h"
 #include "core/layout.h"
 #include "proc_source.h"
 
@@ -54,7 +55,7 @@ int run_maps(const MapsOptions& o)
     if (o.json) {
         render_layout_json(std::cout, rows);
     } else {
-        fmt::print("pid {} ({})\n", o.pid, stat.comm);
+        fmt::print("pid {} ({})\n", o.pid, terminal_safe(stat.comm));
         render_layout_text(std::cout, rows);
     }
     return 0;

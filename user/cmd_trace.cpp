@@ -20,6 +20,7 @@
 #include "core/code_namer.h"
 #include "core/event_printer.h"
 #include "core/folded.h"
+#include "core/format_util.h"
 #include "core/output_file.h"
 #include "core/proc_status.h"
 #include "core/render_json.h"
@@ -198,7 +199,7 @@ int run_trace(const TraceOptions& o)
         terminal = std::make_unique<LiveTerminal>(STDOUT_FILENO, STDIN_FILENO);
     else
         fmt::print(stderr, "memtrace: tracing {} {} ({}){}... Ctrl-C to end\n", child ? "command" : "pid", target,
-                   comm, o.follow ? " and its children" : "");
+                   terminal_safe(comm), o.follow ? " and its children" : "");
 
     FileDescriptor epoll(epoll_create1(EPOLL_CLOEXEC));
     auto watch = [&](int fd, uint64_t tag) {

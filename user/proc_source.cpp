@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/format_util.h"
 #include "core/maps_parser.h"
 
 namespace memtrace {
@@ -61,9 +62,9 @@ void check_traceable_pid(int pid)
     constexpr uint64_t kKernelThread = 0x00200000;  // PF_KTHREAD
     if (st.flags & kKernelThread)
         throw std::runtime_error(fmt::format("pid {} ({}) is a kernel thread: it has no user memory to trace", pid,
-                                             st.comm));
+                                             terminal_safe(st.comm)));
     if (st.state == 'Z' || st.state == 'X')
-        throw std::runtime_error(fmt::format("pid {} ({}) has exited (zombie)", pid, st.comm));
+        throw std::runtime_error(fmt::format("pid {} ({}) has exited (zombie)", pid, terminal_safe(st.comm)));
     std::ifstream status(fmt::format("/proc/{}/status", pid));
     for (std::string line; std::getline(status, line);) {
         if (line.rfind("Tgid:", 0) == 0) {

@@ -294,3 +294,27 @@ TEST(EventStrings, MapFlagsString)
 }
 
 }  // namespace
+
+namespace {
+
+class HostileEventPrinterTest : public EventPrinterTest {};
+
+// --events writes paths and comms of the traced program: escaped, one line per event.
+TEST_F(HostileEventPrinterTest, NamesAreEscaped)
+{
+    process.comm = "c\x1b[2J";
+    auto v = make_record<mt_mmap>(MT_REC_VMA, 42, 42, kStart);
+    v.addr = 0x555555554000;
+    v.len = 0x1000;
+    const char path[] = "x\x1b]0;owned\x07\nrow\0tmp\0";
+    std::memcpy(v.path, path, sizeof(path) - 1);
+    v.path_len = sizeof(path) - 1;
+    std::string line = print(v);
+    EXPECT_EQ(line, "    0.000000 c\\x1b[2J/42/42           vma      0x555555554000-0x555555555000 (4096) --- "
+                    "off=0x0 /tmp/x\\x1b]0;owned\\x07\\nrow\n");
+    auto e = make_record<mt_exec>(MT_REC_EXEC, 42, 42, kStart);
+    std::strcpy(e.filename, "/bin/\x1b[31mred");
+    EXPECT_EQ(print(e), "    0.000000 c\\x1b[2J/42/42           exec     /bin/\\x1b[31mred\n");
+}
+
+}  // namespace

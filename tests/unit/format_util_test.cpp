@@ -104,3 +104,56 @@ TEST(FormatUtil, FitMultiByte)
 }
 
 }  // namespace
+
+namespace {
+
+using memtrace::is_valid_utf8;
+using memtrace::terminal_safe;
+
+TEST(TerminalSafe, PrintableUtf8PassesAsIs)
+{
+    EXPECT_EQ(terminal_safe("libc.so.6 .text"), "libc.so.6 .text");
+    EXPECT_EQ(terminal_safe("/tmp/données/画像.so"), "/tmp/données/画像.so");
+    EXPECT_EQ(terminal_safe(""), "");
+}
+
+TEST(TerminalSafe, ControlBytesBecomeEscapes)
+{
+    // What a hostile file name would send to the terminal: set its title, clear it, ring, new row.
+    EXPECT_EQ(terminal_safe("a\x1b]0;owned\x07\x1b[2Jb"), "a\\x1b]0;owned\\x07\\x1b[2Jb");
+    EXPECT_EQ(terminal_safe("row\nnext\tcol\rback"), "row\\nnext\\tcol\\rback");
+    EXPECT_EQ(terminal_safe(std::string("nul\0byte", 8)), "nul\\x00byte");
+    EXPECT_EQ(terminal_safe("del\x7f"), "del\\x7f");
+}
+
+TEST(TerminalSafe, BackslashIsDoubledSoEscapesCannotBeForged)
+{
+    EXPECT_EQ(terminal_safe("C:\\x1b"), "C:\\\\x1b");
+}
+
+TEST(TerminalSafe, C1AndBidiControlsAreEscaped)
+{
+    EXPECT_EQ(terminal_safe("csi\xc2\x9b" "2J"), "csi\\u009b2J");                 // U+009B, an 8-bit CSI
+    EXPECT_EQ(terminal_safe("evil\xe2\x80\xae" "txt.so"), "evil\\u202etxt.so");  // RIGHT-TO-LEFT OVERRIDE
+    EXPECT_EQ(terminal_safe("line\xe2\x80\xa8sep"), "line\\u2028sep");           // LINE SEPARATOR
+}
+
+TEST(TerminalSafe, BytesThatAreNotUtf8AreEscapedOneByOne)
+{
+    EXPECT_EQ(terminal_safe("a\xff" "b"), "a\\xffb");
+    EXPECT_EQ(terminal_safe("\xc3"), "\\xc3");                    // cut short
+    EXPECT_EQ(terminal_safe("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
+    EXPECT_EQ(terminal_safe("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a UTF-16 surrogate
+    EXPECT_EQ(terminal_safe("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+}
+
+TEST(TerminalSafe, Utf8Validity)
+{
+    EXPECT_TRUE(is_valid_utf8("plain"));
+    EXPECT_TRUE(is_valid_utf8("画像 \xf0\x9f\x98\x80"));
+    EXPECT_FALSE(is_valid_utf8("\xff"));
+    EXPECT_FALSE(is_valid_utf8("\xe2\x82"));
+    EXPECT_FALSE(is_valid_utf8("\xed\xbf\xbf"));
+}
+
+}  // namespace

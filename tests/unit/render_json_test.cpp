@@ -1,6 +1,7 @@
 // JSON rendering: field names and values of one NDJSON report line.
 #include "core/render_json.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -167,6 +168,36 @@ TEST(RenderJson, OneLinePerReport)
     EXPECT_EQ(s.size(), 2 * (nl + 1));
     EXPECT_EQ(s.back(), '\n');
     EXPECT_EQ(json::parse(s.substr(0, nl)), memtrace::report_to_json(sample()));
+}
+
+}  // namespace
+
+namespace {
+
+// Names from the traced side reach JSON losslessly: control bytes as JSON escapes (the text outputs
+// escape them for the terminal instead), bytes that are not UTF-8 as an array of byte values.
+TEST(RenderJson, NamesAreLossless)
+{
+    Report r = sample();
+    r.segments[0].label = "file /tmp/x\x1b]0;t\x07\n";
+    r.segments[1].label = std::string("file /tmp/\xff\xfe", 12);
+    r.processes[0].comm = "c\xc3";
+    std::ostringstream out;
+    memtrace::render_json_line(out, r);
+    const std::string line = out.str();
+    json j = json::parse(line);
+    EXPECT_EQ(j["segments"][0]["segment"], "file /tmp/x\x1b]0;t\x07\n");
+    EXPECT_NE(line.find("\\u001b]0;t\\u0007\\n"), std::string::npos);
+    EXPECT_EQ(j["segments"][1]["segment"], json::parse("[102,105,108,101,32,47,116,109,112,47,255,254]"));
+    EXPECT_EQ(j["processes"][0]["comm"], json::parse("[99,195]"));
+    EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
+}
+
+TEST(RenderJson, JsonNameIsAStringOnlyForUtf8)
+{
+    EXPECT_EQ(memtrace::json_name("libc.so.6 .text"), "libc.so.6 .text");
+    EXPECT_EQ(memtrace::json_name("画像"), "画像");
+    EXPECT_TRUE(memtrace::json_name("a\x80").is_array());
 }
 
 }  // namespace

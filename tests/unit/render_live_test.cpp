@@ -122,3 +122,19 @@ TEST(RenderLive, SmallTerminalStillGetsExactlyItsSize)
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RenderLive, HostileNamesAreEscaped)
+{
+    Report r = sample();
+    r.segments[1].label = "\x1b]0;owned\x07\x1b[2J";
+    const LiveTitle title{"pid 1 (\x1b[31mred)", ""};
+    for (const std::string& line : memtrace::render_live_frame(r, title, 100, 30))
+        for (unsigned char c : line)
+            EXPECT_GE(c, 0x20) << line;
+    auto lines = memtrace::render_live_frame(r, title, 100, 30);
+    EXPECT_NE(lines[0].find("pid 1 (\\x1b[31mred)"), std::string::npos) << lines[0];
+}
+
+}  // namespace

@@ -224,3 +224,36 @@ TEST(RenderText, AllHistogramTitlesInOrder)
 }
 
 }  // namespace
+
+namespace {
+
+// A traced program names a file to attack the terminal of whoever watches it: every name reaches
+// the text output escaped, one row per segment, no control byte.
+TEST(RenderText, HostileNamesAreEscaped)
+{
+    Report r = small_report();
+    r.final = true;
+    r.segments[0].label = "file /tmp/\x1b]0;owned\x07\x1b[2J\nfake row";
+    r.processes[0].comm = "x\x1b[31m";
+    memtrace::SiteRow site;
+    site.location = "evil\nsym";
+    site.segment = "seg\r";
+    site.faults = 1000;
+    r.sites.push_back(site);
+    memtrace::CrashRow crash;
+    crash.signal = "SIGSEGV";
+    crash.explanation = "writing 0x0, in file /tmp/\x1b[2J";
+    crash.location = "f\x07";
+    r.crashes.push_back(crash);
+    std::ostringstream out;
+    memtrace::render_text(out, r);
+    const std::string text = out.str();
+    for (unsigned char c : text)
+        EXPECT_TRUE(c >= 0x20 || c == '\n') << "control byte " << int(c) << " in:\n" << text;
+    EXPECT_NE(text.find("file /tmp/\\x1b]0;owned\\x07\\x1b[2J\\nfake row"), std::string::npos) << text;
+    EXPECT_NE(text.find("pid 42 (x\\x1b[31m)"), std::string::npos) << text;
+    EXPECT_NE(text.find("evil\\nsym"), std::string::npos) << text;
+    EXPECT_EQ(text.find("\nfake row"), std::string::npos);
+}
+
+}  // namespace

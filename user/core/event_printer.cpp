@@ -96,7 +96,7 @@ const std::string& EventPrinter::who(const mt_header& h, const ProcessState& pro
         who_tid_ = h.tid;
         who_tgid_ = h.tgid;
         who_comm_ = process.comm;
-        who_ = fmt::format("{}/{}/{}", process.comm, h.tgid, h.tid);
+        who_ = fmt::format("{}/{}/{}", terminal_safe(process.comm), h.tgid, h.tid);
         if (who_.size() < 24)
             who_.resize(24, ' ');
         who_ += ' ';
@@ -110,7 +110,7 @@ const std::string& EventPrinter::padded_label(SegmentId segment)
         labels_.resize(segments_.size());
     std::string& label = labels_[segment];
     if (label.empty()) {
-        label = segments_.at(segment).label;
+        label = terminal_safe(segments_.at(segment).label);
         if (display_width(label) < 32)
             label.append(32 - display_width(label), ' ');
     }
@@ -171,7 +171,7 @@ void EventPrinter::print(const mt_header& h, SegmentId segment, const ProcessSta
         const Region* r = process.space.region_of(m.addr);
         fmt::format_to(out, "{:<8} 0x{:012x}-0x{:012x} {:>6} {} {} off=0x{:x} {}\n", "mmap", m.addr, m.addr + m.len,
                        fmt::format("({})", m.len), prot_string(m.prot), map_flags_string(m.mflags), m.pgoff,
-                       r ? r->path : std::string());
+                       r ? terminal_safe(r->path) : std::string());
         break;
     }
     case MT_REC_VMA: {
@@ -182,7 +182,7 @@ void EventPrinter::print(const mt_header& h, SegmentId segment, const ProcessSta
                          : m.path_flags & MT_VMA_VVAR  ? "[vvar]"
                          : path_from_components(m.path, std::min<size_t>(m.path_len, sizeof(m.path)));
         fmt::format_to(out, "{:<8} 0x{:012x}-0x{:012x} {:>6} {} off=0x{:x} {}\n", "vma", m.addr, m.addr + m.len,
-                       fmt::format("({})", m.len), prot_string(m.prot), m.pgoff, what);
+                       fmt::format("({})", m.len), prot_string(m.prot), m.pgoff, terminal_safe(what));
         break;
     }
     case MT_REC_EXEC_BEGIN:
@@ -224,7 +224,8 @@ void EventPrinter::print(const mt_header& h, SegmentId segment, const ProcessSta
     }
     case MT_REC_EXEC: {
         const auto& e = reinterpret_cast<const mt_exec&>(h);
-        fmt::format_to(out, "{:<8} {}\n", "exec", std::string(e.filename, strnlen(e.filename, sizeof(e.filename))));
+        fmt::format_to(out, "{:<8} {}\n", "exec",
+                       terminal_safe(std::string_view(e.filename, strnlen(e.filename, sizeof(e.filename)))));
         break;
     }
     case MT_REC_FORK:

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace memtrace {
@@ -16,5 +17,13 @@ std::string bar(uint64_t value, uint64_t max, size_t width);               // "â
 size_t display_width(const std::string& s);
 // Cuts or pads a UTF-8 string to exactly `width` columns.
 std::string fit(const std::string& s, size_t width);
+
+// A name that comes from the traced side (a file path, a comm, a symbol), made safe to print on a
+// terminal, as `ls -b` does: control bytes and C1 controls, bytes that are not UTF-8, and the
+// Unicode controls that reorder or break lines become escapes ("\x1b", "\n", "\u202e"), and a
+// backslash is doubled so that an escape cannot be forged. Valid printable UTF-8 passes as is.
+std::string terminal_safe(std::string_view name);
+// True when `s` is valid UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+bool is_valid_utf8(std::string_view s);
 
 }  // namespace memtrace

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format_util.h"
+#include "render_json.h"
 
 namespace memtrace {
 
@@ -41,7 +42,7 @@ void render_layout_text(std::ostream& out, const std::vector<LayoutRow>& rows)
 {
     size_t seg_w = 7;
     for (const LayoutRow& r : rows)
-        seg_w = std::max(seg_w, display_width(r.segment));
+        seg_w = std::max(seg_w, display_width(terminal_safe(r.segment)));
     fmt::print(out, "{:<16} {:<16} {:>8} {:>8} {:<4}  {:<{}}  {}\n", "START", "END", "SIZE", "RSS", "PERM", "SEGMENT",
                seg_w, "MAPPING");
     uint64_t total = 0, resident = 0;
@@ -49,7 +50,8 @@ void render_layout_text(std::ostream& out, const std::vector<LayoutRow>& rows)
         total += r.end - r.start;
         resident += r.resident_bytes;
         fmt::print(out, "{:016x} {:016x} {:>8} {:>8} {:<4}  {:<{}}  {}\n", r.start, r.end, human_bytes(r.end - r.start),
-                   r.resident_known ? human_bytes(r.resident_bytes) : "?", r.perms, r.segment, seg_w, r.mapping);
+                   r.resident_known ? human_bytes(r.resident_bytes) : "?", r.perms, terminal_safe(r.segment), seg_w,
+                   terminal_safe(r.mapping));
     }
     fmt::print(out, "{:<33} {:>8} {:>8}\n", "total", human_bytes(total), human_bytes(resident));
 }
@@ -59,12 +61,11 @@ void render_layout_json(std::ostream& out, const std::vector<LayoutRow>& rows)
     nlohmann::json j = nlohmann::json::array();
     for (const LayoutRow& r : rows) {
         nlohmann::json row = {{"start", r.start}, {"end", r.end},         {"size", r.end - r.start},
-                              {"perms", r.perms}, {"segment", r.segment}, {"mapping", r.mapping}};
+                              {"perms", r.perms}, {"segment", json_name(r.segment)}, {"mapping", json_name(r.mapping)}};
         row["resident"] = r.resident_known ? nlohmann::json(r.resident_bytes) : nlohmann::json(nullptr);
         j.push_back(row);
     }
-    // Paths are bytes, not always UTF-8: replace what is not, never throw.
-    out << j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    out << j.dump(1) << '\n';
 }
 
 }  // namespace memtrace

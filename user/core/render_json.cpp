@@ -1,5 +1,7 @@
 #include "render_json.h"
 
+#include "format_util.h"
+
 namespace memtrace {
 namespace {
 
@@ -15,6 +17,16 @@ nlohmann::json histogram_json(const Log2Histogram& h)
 }
 
 }  // namespace
+
+nlohmann::json json_name(const std::string& name)
+{
+    if (is_valid_utf8(name))
+        return name;
+    nlohmann::json bytes = nlohmann::json::array();
+    for (char c : name)
+        bytes.push_back(static_cast<unsigned char>(c));
+    return bytes;
+}
 
 nlohmann::json report_to_json(const Report& r)
 {
@@ -32,7 +44,7 @@ nlohmann::json report_to_json(const Report& r)
     j["malformed"] = r.malformed;
     nlohmann::json segments = nlohmann::json::array();
     for (const SegmentRow& s : r.segments) {
-        nlohmann::json row = {{"segment", s.label},
+        nlohmann::json row = {{"segment", json_name(s.label)},
                               {"kind", kind_name(s.kind)},
                               {"faults", s.faults},
                               {"minor", s.minor()},
@@ -51,10 +63,10 @@ nlohmann::json report_to_json(const Report& r)
     j["segments"] = segments;
     nlohmann::json sites = nlohmann::json::array();
     for (const SiteRow& s : r.sites)
-        sites.push_back({{"location", s.location},
+        sites.push_back({{"location", json_name(s.location)},
                          {"faults", s.faults},
                          {"kernel_mode", s.kernel_mode},
-                         {"segment", s.segment}});
+                         {"segment", json_name(s.segment)}});
     j["sites"] = sites;
     if (r.latency)
         j["latency"] = {{"minor_us", histogram_json(r.latency_minor_us)},
@@ -72,16 +84,20 @@ nlohmann::json report_to_json(const Report& r)
                            {"signal", c.signal},
                            {"code", c.code},
                            {"kind", c.kind},
-                           {"explanation", c.explanation},
+                           {"explanation", json_name(c.explanation)},
                            {"addr", c.addr},
                            {"ip", c.ip},
-                           {"location", c.location}});
+                           {"location", json_name(c.location)}});
     j["crashes"] = crashes;
     if (r.stacks) {
         auto stacks_json = [](const std::vector<StackRow>& rows) {
             nlohmann::json out = nlohmann::json::array();
-            for (const StackRow& row : rows)
-                out.push_back({{"comm", row.comm}, {"frames", row.frames}, {"count", row.count}});
+            for (const StackRow& row : rows) {
+                nlohmann::json frames = nlohmann::json::array();
+                for (const std::string& f : row.frames)
+                    frames.push_back(json_name(f));
+                out.push_back({{"comm", json_name(row.comm)}, {"frames", frames}, {"count", row.count}});
+            }
             return out;
         };
         j["stacks"] = {{"faults", stacks_json(r.fault_stacks)},
@@ -94,7 +110,7 @@ nlohmann::json report_to_json(const Report& r)
     }
     nlohmann::json processes = nlohmann::json::array();
     for (const ProcessRow& p : r.processes) {
-        nlohmann::json row = {{"pid", p.pid}, {"comm", p.comm}, {"alive", p.alive}, {"faults", p.faults},
+        nlohmann::json row = {{"pid", p.pid}, {"comm", json_name(p.comm)}, {"alive", p.alive}, {"faults", p.faults},
                               {"untraced_faults", p.untraced_faults}};
         row["kernel_faults"] = p.kernel_known ? nlohmann::json(p.kernel_faults) : nlohmann::json(nullptr);
         row["kernel_baseline"] = p.kernel_exact ? p.kernel_baseline : "attach";
@@ -117,8 +133,8 @@ nlohmann::json report_to_json(const Report& r)
 
 void render_json_line(std::ostream& out, const Report& report)
 {
-    // File names and comms are bytes, not always UTF-8: replace what is not, never throw.
-    out << report_to_json(report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    // Names that are not UTF-8 are byte arrays already (json_name): nothing is left to replace.
+    out << report_to_json(report).dump() << '\n';
     out.flush();
 }
 

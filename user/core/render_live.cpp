@@ -35,7 +35,7 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
     const int layout_height = std::max(height, 12);
     std::vector<std::string> lines;
     double rate = r.interval_s > 0 ? r.interval_faults / r.interval_s : 0;
-    lines.push_back(fmt::format("memtrace {} {:.1f}s{}  faults {} ({}/s) major {} dropped {}{}", title.target,
+    lines.push_back(fmt::format("memtrace {} {:.1f}s{}  faults {} ({}/s) major {} dropped {}{}", terminal_safe(title.target),
                                 r.elapsed_s, title.state.empty() ? "" : " " + title.state, with_commas(r.faults),
                                 with_commas(static_cast<uint64_t>(rate)), with_commas(r.major),
                                 with_commas(r.dropped),
@@ -64,17 +64,20 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
     // The busiest fault sites, as many as leave room for a few segments.
     size_t site_rows = std::min<size_t>(r.sites.size(), layout_height >= 30 ? 5 : 3);
     for (size_t i = 0; i < site_rows; ++i)
-        bottom.push_back(fmt::format("site {:>10}  {}  -> {}", with_commas(r.sites[i].faults), r.sites[i].location,
-                                     r.sites[i].segment));
+        bottom.push_back(fmt::format("site {:>10}  {}  -> {}", with_commas(r.sites[i].faults),
+                                     terminal_safe(r.sites[i].location), terminal_safe(r.sites[i].segment)));
     for (const CrashRow& c : r.crashes)
-        bottom.push_back(fmt::format("{} pid {}: {}", c.signal, c.pid, c.explanation));
+        bottom.push_back(fmt::format("{} pid {}: {}", c.signal, c.pid, terminal_safe(c.explanation)));
     bottom.push_back("q quit");
 
     // Middle: the segment table with bars, as many rows as fit.
     int rows = layout_height - 2 - static_cast<int>(bottom.size());
     size_t label_w = 12;
-    for (const SegmentRow& s : r.segments)
-        label_w = std::max(label_w, display_width(s.label));
+    std::vector<std::string> labels;  // escaped: names come from the traced program
+    for (const SegmentRow& s : r.segments) {
+        labels.push_back(terminal_safe(s.label));
+        label_w = std::max(label_w, display_width(labels.back()));
+    }
     label_w = std::min<size_t>(label_w, layout_width * 2 / 5);
     const int numbers_w = 10 + 1 + 9 + 1 + 7 + 1;
     int bar_w = std::max(layout_width - static_cast<int>(label_w) - 1 - numbers_w, 1);
@@ -90,7 +93,7 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
         if (shown == rows)
             break;
         double seg_rate = r.interval_s > 0 ? s.interval_faults / r.interval_s : 0;
-        lines.push_back(fit(s.label, label_w) +
+        lines.push_back(fit(labels[shown], label_w) +
                         fmt::format(" {:>10} {:>9} {:>7} ", with_commas(s.faults),
                                     with_commas(static_cast<uint64_t>(seg_rate)), with_commas(s.major)) +
                         bar(s.faults, max_faults, bar_w));

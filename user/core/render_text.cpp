@@ -58,7 +58,7 @@ void render_process_lines(std::ostream& out, const Report& r)
         }
         if (!r.final)
             kernel.clear();
-        fmt::print(out, "pid {} ({}){}: {} faults{}{}\n", p.pid, p.comm, p.alive ? "" : " exited",
+        fmt::print(out, "pid {} ({}){}: {} faults{}{}\n", p.pid, terminal_safe(p.comm), p.alive ? "" : " exited",
                    with_commas(p.faults), kernel.empty() ? "" : "; ", kernel);
     }
     if (r.processes.size() > rows.size())
@@ -82,14 +82,21 @@ void render_text(std::ostream& out, const Report& r)
         fmt::print(out, "  ({} faults counted in the kernel; {} records lost, the counts above may miss some)\n",
                    with_commas(r.kernel_counted_faults), with_commas(r.dropped));
     render_process_lines(out, r);
+    // Names come from the traced program: shown escaped, so that none can move the cursor, set the
+    // title or split a row (a file named "x\x1b]0;owned\x07\n" is just a name here).
+    std::vector<std::string> labels;
     size_t width = 7;
-    for (const SegmentRow& s : r.segments)
-        width = std::max(width, display_width(s.label));
+    for (const SegmentRow& s : r.segments) {
+        labels.push_back(terminal_safe(s.label));
+        width = std::max(width, display_width(labels.back()));
+    }
     fmt::print(out, "{:<{}} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", "SEGMENT", width, "FAULTS", "INTERVAL", "MINOR",
                "MAJOR", "WRITE", "KERNEL");
-    for (const SegmentRow& s : r.segments)
-        fmt::print(out, "{:<{}} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", s.label, width, s.faults, s.interval_faults,
-                   s.minor(), s.major, s.writes, s.kernel_mode);
+    for (size_t i = 0; i < r.segments.size(); ++i) {
+        const SegmentRow& s = r.segments[i];
+        fmt::print(out, "{:<{}} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", labels[i], width, s.faults,
+                   s.interval_faults, s.minor(), s.major, s.writes, s.kernel_mode);
+    }
     fmt::print(out, "heap: {} bytes at 0x{:x}, {} brk calls; mmap {}, munmap {}, mremap {}, mprotect {}\n",
                with_commas(r.heap_size), r.heap_start, r.brk_calls, r.mmap_calls, r.munmap_calls, r.mremap_calls,
                r.mprotect_calls);
@@ -137,7 +144,8 @@ void render_sites(std::ostream& out, const Report& r)
     fmt::print(out, "\ntop fault sites (the faulting instruction; for kernel-mode faults, the system call's caller):\n");
     fmt::print(out, "{:>10}  {:<60} {}\n", "FAULTS", "LOCATION", "LAST SEGMENT");
     for (const SiteRow& s : r.sites)
-        fmt::print(out, "{:>10}  {:<60} {}{}\n", with_commas(s.faults), s.location, s.segment,
+        fmt::print(out, "{:>10}  {:<60} {}{}\n", with_commas(s.faults), terminal_safe(s.location),
+                   terminal_safe(s.segment),
                    s.kernel_mode ? fmt::format(" ({} in the kernel)", with_commas(s.kernel_mode)) : "");
 }
 
@@ -164,7 +172,7 @@ void render_latency(std::ostream& out, const Report& r)
         auto q = [](const Log2Histogram& h, double p) {
             return h.empty() ? std::string("-") : with_commas(h.quantile_high(p));
         };
-        fmt::print(out, "{:<40} {:>10} {:>8} {:>8} {:>10} {:>8} {:>8}\n", s.label,
+        fmt::print(out, "{:<40} {:>10} {:>8} {:>8} {:>10} {:>8} {:>8}\n", terminal_safe(s.label),
                    with_commas(s.latency_minor_us.total()), q(s.latency_minor_us, 0.5), q(s.latency_minor_us, 0.99),
                    with_commas(s.latency_major_us.total()), q(s.latency_major_us, 0.5), q(s.latency_major_us, 0.99));
     }
@@ -179,10 +187,10 @@ void render_stacks(std::ostream& out, const Report& r)
             return;
         fmt::print(out, "\n{}:\n", title);
         for (const StackRow& row : rows) {
-            fmt::print(out, "{:>10}  {}\n", with_commas(row.count), row.comm);
+            fmt::print(out, "{:>10}  {}\n", with_commas(row.count), terminal_safe(row.comm));
             // Leaf first, as a debugger shows a backtrace.
             for (auto it = row.frames.rbegin(); it != row.frames.rend(); ++it)
-                fmt::print(out, "{:>12}{}\n", "", *it);
+                fmt::print(out, "{:>12}{}\n", "", terminal_safe(*it));
         }
     };
     show("top fault stacks", r.fault_stacks);
@@ -206,9 +214,9 @@ void render_crashes(std::ostream& out, const Report& r)
 {
     for (const CrashRow& c : r.crashes) {
         fmt::print(out, "\n{} in pid {} (thread {}) at {:.3f}s, {} at 0x{:x}:\n  {}\n", c.signal, c.pid, c.tid,
-                   c.time_s, c.code, c.addr, c.explanation);
+                   c.time_s, c.code, c.addr, terminal_safe(c.explanation));
         if (!c.location.empty())
-            fmt::print(out, "  faulting instruction: {} (ip 0x{:x})\n", c.location, c.ip);
+            fmt::print(out, "  faulting instruction: {} (ip 0x{:x})\n", terminal_safe(c.location), c.ip);
     }
 }
 
