@@ -1,7 +1,7 @@
 #include "cli.h"
 
-#include "cmd_demo.h"
-#include "seconds_option.h"
+#include "commands/cmd_demo.h"
+#include "commands/seconds_option.h"
 
 namespace memtrace {
 namespace {

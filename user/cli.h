@@ -4,8 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cmd_maps.h"
-#include "cmd_trace.h"
+#include "commands/cmd_maps.h"
+#include "commands/cmd_trace.h"
 
 namespace memtrace {
 

@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include "cli.h"
-#include "cmd_demo.h"
-#include "cmd_maps.h"
-#include "cmd_trace.h"
+#include "commands/cmd_demo.h"
+#include "commands/cmd_maps.h"
+#include "commands/cmd_trace.h"
 
 int main(int argc, char** argv)
 {

@@ -35,7 +35,22 @@ enum mt_record_type {
 	MT_REC_VMA = 16,     /* one mapping of a new image, sent at exec before MT_REC_EXEC (struct mt_mmap) */
 	MT_REC_FAULT_DONE = 17, /* the thread's last fault was handled (latency mode; struct mt_major) */
 	MT_REC_SIGNAL = 18,  /* SIGSEGV or SIGBUS generated for a traced thread */
-	MT_REC_TYPE_MAX = 19,
+	MT_REC_KERNEL_TYPE_MAX = 19,
+
+	/* Records memtrace's user space adds to the stream; BPF never sends them. What the live side
+	 * learns outside the ring buffer (/proc at attach, the kernel's counters, the clock) becomes
+	 * records too, so that a recorded trace replays through exactly the same code. */
+	MT_REC_TRACE_START = 64, /* struct mt_trace_start: the first record of every trace */
+	MT_REC_ATTACH = 65,      /* struct mt_attach: a process joins; MT_REC_VMA records and MT_REC_LAYOUT follow */
+	MT_REC_OBJECT = 66,      /* struct mt_object + variable part: a mapped file's identity and ELF layout */
+	MT_REC_COUNTERS = 67,    /* struct mt_counters: the kernel's per-CPU counters, summed */
+	MT_REC_OVERFLOW = 68,    /* struct mt_overflow: one page's faults, counted in the kernel instead of streamed */
+	MT_REC_STACK = 69,       /* struct mt_stack + frames: one entry of the kernel's stack counts */
+	MT_REC_RSS = 70,         /* struct mt_rss: a live process's resident pages, sampled */
+	MT_REC_KERNEL_FINAL = 71, /* struct mt_kernel_final: a process's minflt+majflt where its window ends */
+	MT_REC_TICK = 72,        /* struct mt_tick: an interval ends (MT_TICK_FINAL: the trace ends) */
+	MT_REC_LAYOUT = 73,      /* struct mt_header: the MT_REC_VMA records since MT_REC_ATTACH are the whole layout */
+	MT_REC_TYPE_MAX = 74,
 };
 
 /* Bits of mt_fault.flags: the x86 page-fault error code bits, plus where the fault was taken. */
@@ -125,6 +140,9 @@ struct mt_mmap {
 #define MT_VMA_HEAP 4
 #define MT_VMA_VDSO 8
 #define MT_VMA_VVAR 16
+/* Synthesized from /proc/PID/maps only: an anonymous mapping the kernel names ([vsyscall],
+ * [anon:NAME]); the name is the record's one path component. */
+#define MT_VMA_NAMED 32
 
 /* mt_exec.hdr.flags: the MT_REC_VMA records before it list the whole new image. */
 #define MT_EXEC_LAYOUT_COMPLETE 1
@@ -235,6 +253,124 @@ enum mt_rss_member {
 	MT_RSS_SWAP = 2,
 	MT_RSS_SHMEM = 3,
 	MT_RSS_MAX = 4,
+};
+
+/* ---- Records of memtrace's user space (types from MT_REC_TRACE_START on) ---- */
+
+/* mt_trace_start.flags: what the trace was asked to collect. */
+#define MT_TRACE_LATENCY 1 /* FAULT_DONE records follow every fault */
+#define MT_TRACE_STACKS 2  /* MT_REC_STACK records come at each tick */
+#define MT_TRACE_FOLLOW 4  /* children are traced */
+
+struct mt_trace_start {
+	struct mt_header hdr; /* ts_ns: the trace's origin; times in reports count from it */
+	__u32 target_tgid;
+	__u32 flags;          /* MT_TRACE_* */
+};
+
+/* mt_attach.flags */
+#define MT_ATTACH_LAUNCHED 1 /* memtrace's own fork, held at a gate: it counts from its exec on */
+#define MT_ATTACH_BASELINE 2 /* kernel_faults holds its minflt+majflt at attach (read from /proc) */
+
+struct mt_attach {
+	struct mt_header hdr; /* tgid: the process */
+	__u64 stack_limit;    /* RLIMIT_STACK, bytes */
+	__u64 kernel_faults;  /* minflt+majflt at attach (MT_ATTACH_BASELINE) */
+	__u32 flags;
+	__u32 pad;
+	char comm[MT_COMM_LEN];
+};
+
+/* A mapped file as memtrace read it: its identity, and the ELF layout that attribution uses, so a
+ * report on another machine (or after an upgrade) names the same segments. Variable length: after
+ * the fixed part come nr_loads struct mt_object_load, nr_sections struct mt_object_section each
+ * followed by its name (name_len bytes, padded to a multiple of 8), then path_len bytes of path. */
+#define MT_OBJECT_ELF 1        /* an ELF file: loads and sections follow */
+#define MT_OBJECT_PIE 2        /* ET_DYN */
+#define MT_OBJECT_UNREADABLE 4 /* memtrace could not read the file the process mapped */
+#define MT_BUILD_ID_MAX 32
+
+struct mt_object {
+	struct mt_header hdr;
+	__u64 dev;       /* kernel encoding: major << 20 | minor, as in mt_mmap.dev */
+	__u64 ino;
+	__u64 size;      /* bytes */
+	__u64 mtime_ns;
+	__u32 flags;     /* MT_OBJECT_* */
+	__u16 nr_loads;
+	__u16 nr_sections;
+	__u16 path_len;
+	__u8 build_id_len;
+	__u8 pad;
+	__u32 pad2;
+	__u8 build_id[MT_BUILD_ID_MAX];
+};
+
+struct mt_object_load {
+	__u64 vaddr, memsz, offset, filesz;
+	__u32 flags; /* MT_OBJECT_WRITABLE | MT_OBJECT_EXECUTABLE */
+	__u32 pad;
+};
+
+struct mt_object_section {
+	__u64 addr, size;
+	__u32 flags; /* MT_OBJECT_WRITABLE | MT_OBJECT_EXECUTABLE | MT_OBJECT_NOBITS */
+	__u16 name_len;
+	__u16 pad;
+};
+
+#define MT_OBJECT_WRITABLE 1
+#define MT_OBJECT_EXECUTABLE 2
+#define MT_OBJECT_NOBITS 4
+
+struct mt_counters {
+	struct mt_header hdr;
+	__u64 value[MT_CNT_MAX]; /* enum mt_counter */
+};
+
+struct mt_overflow {
+	struct mt_header hdr; /* tgid: the process */
+	__u64 page;
+	__u64 faults, major;
+	__u64 writes, instr, protection, kernel_mode;
+};
+
+/* Variable length: nr_frames user addresses (leaf first) follow. */
+struct mt_stack {
+	struct mt_header hdr; /* tgid: the process */
+	__u32 kind;           /* enum mt_stack_kind */
+	__s32 stack_id;       /* negative: the kernel could not take one (-errno) */
+	__u64 count;
+	__u32 nr_frames;
+	__u32 pad;
+};
+
+struct mt_rss {
+	struct mt_header hdr; /* tgid: the process */
+	__s64 anon, file, shmem, swap, peak; /* pages */
+};
+
+struct mt_kernel_final {
+	struct mt_header hdr; /* tgid: the process */
+	__u64 faults;         /* minflt+majflt */
+};
+
+#define MT_TICK_FINAL 1
+
+/* mt_tick.end_reason, for the final tick */
+enum mt_end_reason {
+	MT_END_TARGET_EXITED = 1,
+	MT_END_ALL_EXITED = 2, /* the target and, with -f, every child */
+	MT_END_INTERRUPTED = 3,
+	MT_END_TERMINATED = 4,
+	MT_END_QUIT = 5,
+	MT_END_DURATION = 6,
+};
+
+struct mt_tick {
+	struct mt_header hdr; /* ts_ns: when the interval ended */
+	__u32 flags;          /* MT_TICK_FINAL */
+	__u32 end_reason;     /* enum mt_end_reason, for the final tick */
 };
 
 #endif /* MEMTRACE_EVENTS_H */

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/elf_image.h"
+#include "model/elf_image.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/maps_parser.h"
+#include "model/maps_parser.h"
 
 namespace {
 

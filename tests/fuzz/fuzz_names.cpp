@@ -19,13 +19,13 @@
 
 #include <linux/types.h>
 
-#include "core/event_printer.h"
-#include "core/format_util.h"
-#include "core/layout.h"
-#include "core/render_json.h"
-#include "core/render_live.h"
-#include "core/render_text.h"
-#include "core/trace_state.h"
+#include "output/event_printer.h"
+#include "output/format_util.h"
+#include "model/layout.h"
+#include "output/render_json.h"
+#include "output/render_live.h"
+#include "output/render_text.h"
+#include "model/process_table.h"
 #include "memtrace/events.h"
 
 namespace {
@@ -116,20 +116,18 @@ std::string text_of(const Report& r)
 
 std::string events_of(const std::vector<std::string>& n)
 {
-    struct NoSource : ProcessSource {
-        std::vector<MapsEntry> maps(int) override { return {}; }
-        std::shared_ptr<const ElfImage> elf(const std::string&) override { return nullptr; }
-        uint64_t shm_size(int64_t) override { return 4096; }
-    } source;
     SegmentTable segments;
-    ProcessState process(7, segments, source);
+    ObjectTable objects;
+    Process process;
+    process.pid = 7;
     process.comm = n[kComm];
+    process.memory = std::make_shared<MemoryMap>(segments, objects);
     Region file;
     file.start = 0x10000;
     file.end = 0x11000;
     file.kind = RegionKind::File;
     file.path = n[kPath];
-    process.space.map(file);
+    process.memory->space.map(file);
     char* buf = nullptr;
     size_t len = 0;
     std::FILE* f = open_memstream(&buf, &len);  // in memory: a file per run would be most of the cost
@@ -142,23 +140,23 @@ std::string events_of(const std::vector<std::string>& n)
         m.hdr.tgid = m.hdr.tid = 7;
         m.addr = 0x10000;
         m.len = 0x1000;
-        printer.print(m.hdr, SegmentTable::kUnmapped, process);
+        printer.print(*decode_record(&m, sizeof(m)), SegmentTable::kUnmapped, process);
         m.hdr.type = MT_REC_VMA;
         // The record's own path, as leaf-first components: the name as one component.
         size_t n_path = std::min(n[kPath].size(), sizeof(m.path) - 1);
         std::memcpy(m.path, n[kPath].data(), n_path);
         m.path_len = static_cast<__u16>(n_path + 1);
-        printer.print(m.hdr, SegmentTable::kUnmapped, process);
+        printer.print(*decode_record(&m, sizeof(m)), SegmentTable::kUnmapped, process);
         mt_exec e{};
         e.hdr.type = MT_REC_EXEC;
         e.hdr.tgid = e.hdr.tid = 7;
         std::memcpy(e.filename, n[kExecFile].data(), std::min(n[kExecFile].size(), sizeof(e.filename)));
-        printer.print(e.hdr, SegmentTable::kUnmapped, process);
+        printer.print(*decode_record(&e, sizeof(e)), SegmentTable::kUnmapped, process);
         mt_fault fault{};
         fault.hdr.type = MT_REC_FAULT;
         fault.hdr.tgid = fault.hdr.tid = 7;
         fault.addr = 0x10000;
-        printer.print(fault.hdr, process.space.segment_of(0x10000), process);
+        printer.print(*decode_record(&fault, sizeof(fault)), process.space().segment_of(0x10000), process);
     }
     std::fclose(f);
     std::string out(buf, len);

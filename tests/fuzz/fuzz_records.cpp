@@ -1,6 +1,8 @@
-// Ring-buffer records of every size and type, in any order, then everything that consumes them:
-// TraceState::handle, the --events printer, TraceState::report and the text, JSON and live
-// renderers. The BPF program is not trusted to send well-formed records.
+// Records of every size and type, in any order, then everything that consumes them: the
+// synthesizer (as for ring-buffer records), the pipeline (decoder, process table, analyses), the
+// --events printer, the reports and the text, JSON and live renderers. Neither the BPF program
+// nor a trace file is trusted to hold well-formed records. Each report must hold together: its
+// segments sum to its total, no process counts more than the total, its JSON parses back.
 //
 // Input: a header of 4 bytes, then chunks.
 //   byte 0  flags: 1 attach_launched instead of attach, 2 --events printer as observer,
@@ -11,13 +13,14 @@
 //   byte 3  stack rlimit, in MiB (0: 8)
 //   chunk   u16 little-endian length, then that many bytes (fewer at the end of the input); each
 //           is copied into its own allocation of exactly that size (aligned like a ring-buffer
-//           sample) and handed to TraceState::handle. A chunk of length 0 closes an interval:
-//           report() runs, and every renderer for the first three.
+//           sample) and handed to the synthesizer. A chunk of length 0 closes an interval: a
+//           tick record, and every renderer for the first three reports.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -25,13 +28,16 @@
 
 #include <linux/types.h>
 
-#include "core/elf_image.h"
-#include "core/event_printer.h"
-#include "core/maps_parser.h"
-#include "core/render_json.h"
-#include "core/render_live.h"
-#include "core/render_text.h"
-#include "core/trace_state.h"
+#include <nlohmann/json.hpp>
+
+#include "model/elf_image.h"
+#include "model/maps_parser.h"
+#include "output/render_json.h"
+#include "output/render_live.h"
+#include "output/render_text.h"
+#include "output/report_output.h"
+#include "pipeline/pipeline.h"
+#include "source/synthesizer.h"
 #include "memtrace/events.h"
 
 namespace {
@@ -83,21 +89,40 @@ std::vector<memtrace::MapsEntry> default_maps()
     return memtrace::parse_maps(in);
 }
 
-class FuzzSource : public memtrace::ProcessSource {
+class FuzzProbe : public memtrace::ProcessProbe {
 public:
     std::vector<memtrace::MapsEntry> target_maps;
 
-    std::vector<memtrace::MapsEntry> maps(int pid) override
+    std::vector<memtrace::MapsEntry> maps(uint32_t pid) override
     {
-        if (pid != static_cast<int>(kPid))
+        if (pid != kPid)
             throw std::runtime_error("no such process");  // what /proc says of a process that is gone
         return target_maps;
     }
-    std::shared_ptr<const memtrace::ElfImage> elf(const std::string& path) override
+    memtrace::ObjectInfo object(const memtrace::MappedFile& file) override
     {
-        return path.find("nonelf") == std::string::npos ? self_image() : nullptr;
+        memtrace::ObjectInfo info;
+        info.dev = file.dev;
+        info.ino = file.ino;
+        info.path = file.path;
+        if (file.path.find("nonelf") == std::string::npos)
+            info.elf = self_image();
+        return info;
     }
     uint64_t shm_size(int64_t shmid) override { return shmid >= 0 ? 4096 * (1 + (shmid & 15)) : 4096; }
+    std::optional<memtrace::ProcessFacts> facts(uint32_t pid) override
+    {
+        if (pid != kPid)
+            return std::nullopt;
+        return memtrace::ProcessFacts{"app", baseline};
+    }
+    std::vector<std::pair<uint32_t, uint64_t>> thread_stack_pointers(uint32_t) override { return threads; }
+    std::optional<memtrace::ResidentPages> resident(uint32_t) override { return std::nullopt; }
+    uint64_t stack_limit(uint32_t) override { return stack_limit_bytes; }
+
+    std::optional<uint64_t> baseline;
+    std::vector<std::pair<uint32_t, uint64_t>> threads;
+    uint64_t stack_limit_bytes = 8 << 20;
 };
 
 struct Reader {
@@ -120,16 +145,32 @@ struct Reader {
     }
 };
 
-void render_all(memtrace::TraceState& state, uint8_t flags, int width, int height, bool final, size_t intervals)
+// The report holds together, whatever the records were.
+void check(const memtrace::Report& r)
 {
-    state.set_kernel_counters(state.faults() + intervals, intervals);
-    memtrace::Report report = state.report(0.5 * intervals, 0.5, final);
+    uint64_t segment_faults = 0, segment_major = 0, process_faults = 0;
+    for (const memtrace::SegmentRow& s : r.segments) {
+        segment_faults += s.faults;
+        segment_major += s.major;
+    }
+    for (const memtrace::ProcessRow& p : r.processes)
+        process_faults += p.faults;
+    if (segment_faults != r.faults || segment_major > r.major || process_faults > r.faults ||
+        r.interval_faults > r.faults)
+        __builtin_trap();
+}
+
+void render_all(const memtrace::Report& report, uint8_t flags, int width, int height)
+{
+    check(report);
     std::ostringstream text, json;
     if (flags & 32)
         memtrace::render_text(text, report);
-    if (flags & 64)
+    if (flags & 64) {
         memtrace::render_json_line(json, report);
-    memtrace::LiveTitle title{"pid 100 (app)", final ? "target exited" : ""};
+        (void)nlohmann::json::parse(json.str());  // throws (and so crashes the run) if it does not parse
+    }
+    memtrace::LiveTitle title{"pid 100 (app)", report.final ? "target exited" : ""};
     std::vector<std::string> frame = memtrace::render_live_frame(report, title, width, height);
     if (frame.size() != static_cast<size_t>(height > 0 ? height : 0))
         __builtin_trap();  // "exactly `height` lines"
@@ -147,59 +188,68 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     const uint64_t stack_limit = data[3] ? uint64_t(data[3]) << 20 : 8 << 20;
     Reader in{data + 4, size - 4};
 
-    FuzzSource source;
+    FuzzProbe probe;
+    probe.stack_limit_bytes = stack_limit;
     const uint8_t* chunk;
     size_t len;
     if ((flags & 4) && in.next(chunk, len)) {
         std::istringstream text(std::string(reinterpret_cast<const char*>(chunk), len));
         try {
-            source.target_maps = memtrace::parse_maps(text);
+            probe.target_maps = memtrace::parse_maps(text);
         } catch (const std::runtime_error&) {
-            source.target_maps = default_maps();
+            probe.target_maps = default_maps();
         }
     } else {
         static const std::vector<memtrace::MapsEntry> maps = default_maps();
-        source.target_maps = maps;
+        probe.target_maps = maps;
     }
+    if (flags & 8)
+        probe.baseline = 1000;
+    if (flags & 16)
+        probe.threads = {{kPid + 1, 0x7f0000080000}};
 
-    memtrace::TraceState state(source, stack_limit);
-    if (flags & 1) {
-        state.attach_launched(kPid, "memtrace");
-    } else {
-        state.attach(kPid, "app");
-        if (flags & 8)
-            state.set_kernel_baseline(kPid, 1000, false);
-        if (flags & 16)
-            state.label_thread_stack(kPid, kPid + 1, 0x7f0000080000);
-    }
-    std::unique_ptr<memtrace::EventPrinter> printer;
+    memtrace::PlainCodeNamer namer;
+    memtrace::Pipeline pipeline({}, namer);
+    size_t reports = 0;
+    pipeline.set_report_handler([&](const memtrace::Report& report, uint32_t) {
+        // Rendering dominates the run time: draw the first few reports and the last, check the rest.
+        if (++reports <= 3 || report.final)
+            render_all(report, flags, width, height);
+        else
+            check(report);
+    });
+    memtrace::Synthesizer synth(probe, [&](const void* d, size_t n) { pipeline.handle(d, n); });
+    std::unique_ptr<memtrace::EventsOutput> events;
+    std::ostringstream summary;
     if (flags & 2) {
-        printer = std::make_unique<memtrace::EventPrinter>(devnull, state.segments(), 0);
-        printer->print_header();
-        state.set_observer([&](const mt_header& h, memtrace::SegmentId segment, const memtrace::ProcessState& p) {
-            printer->print(h, segment, p);
-        });
+        events = std::make_unique<memtrace::EventsOutput>(devnull, pipeline, summary);
+        pipeline.set_record_observer([&](const memtrace::Record& r, memtrace::SegmentId segment,
+                                         const memtrace::Process& p) { events->record(r, segment, p); });
     }
+    synth.trace_start(0, kPid, 0);
+    if (flags & 1)
+        synth.attach_launched(kPid, "memtrace", stack_limit, 0);
+    else
+        synth.attach(kPid, 0);
 
-    size_t intervals = 0;
+    uint64_t intervals = 0;
     while (in.next(chunk, len)) {
         if (len == 0) {
-            // Rendering dominates the run time: draw the first few intervals, count the rest.
-            if (++intervals <= 3)
-                render_all(state, flags, width, height, false, intervals);
-            else
-                (void)state.report(0.5 * intervals, 0.5, false);
+            mt_counters c{};
+            c.value[MT_CNT_DROPPED] = ++intervals;
+            synth.counters(c, intervals * 500000000ULL);
+            synth.tick(intervals * 500000000ULL, false);
             continue;
         }
         // Exactly `len` bytes: ASan reports a read past the record's end.
         std::unique_ptr<uint8_t[]> record(new uint8_t[len]);
         std::memcpy(record.get(), chunk, len);
-        state.handle(record.get(), len);
+        synth.kernel_record(record.get(), len);
     }
-    render_all(state, flags, width, height, true, ++intervals);
-    if (printer) {
+    synth.tick((intervals + 1) * 500000000ULL, true, MT_END_TARGET_EXITED);
+    if (events) {
         try {
-            printer->flush();
+            events->interval(memtrace::Report{});
         } catch (const std::runtime_error&) {
         }
     }

@@ -1,6 +1,6 @@
 // AddressSpace: which segment each address is attributed to, from a /proc snapshot and through the
 // mapping changes the tracer replays (map, unmap, mprotect, mremap, brk, thread stacks).
-#include "core/address_space.h"
+#include "model/address_space.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/segments.h"
+#include "model/segments.h"
 #include "test_support.h"
 
 using memtrace::AddressSpace;
@@ -88,7 +88,7 @@ protected:
 
     FakeSource source;
     SegmentTable segments;
-    AddressSpace space{segments, source};
+    AddressSpace space{segments, source.objects};
 };
 
 TEST(RegionFromMaps, Kinds)
@@ -590,7 +590,7 @@ protected:
         base = GetParam() ? 0x555555550000 : 0;
         image = ElfImage::load(path);
         ASSERT_NE(image, nullptr);
-        source.elves[path] = image;
+        source.add_image(path, image);
     }
     uint64_t at(const char* section, uint64_t offset = 0) const
     {
@@ -606,7 +606,7 @@ protected:
     std::shared_ptr<const ElfImage> image;
     FakeSource source;
     SegmentTable segments;
-    AddressSpace space{segments, source};
+    AddressSpace space{segments, source.objects};
 };
 
 TEST_P(ElfAttribution, SectionsOfTheExecutable)
@@ -691,6 +691,8 @@ TEST_P(ElfAttribution, LoadedLikeLdSo)
     whole.read = true;
     whole.path = path;
     whole.offset = 0;
+    whole.dev = memtrace_test::fake_dev();
+    whole.inode = memtrace_test::fake_inode(path);
     space.map(whole);
     for (size_t i = 1; i < loads.size(); ++i) {
         const memtrace::ElfLoad& l = loads[i];
@@ -758,8 +760,9 @@ class SelfAttribution : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        source.load_real_files = true;
-        space.load_snapshot(memtrace::read_proc_maps(getpid()), 0, 8 << 20);
+        auto maps = memtrace::read_proc_maps(getpid());
+        source.add_real_objects(maps);
+        space.load_snapshot(maps, 0, 8 << 20);
     }
     std::string label(const void* p) const
     {
@@ -768,7 +771,7 @@ protected:
 
     FakeSource source;
     SegmentTable segments;
-    AddressSpace space{segments, source};
+    AddressSpace space{segments, source.objects};
 };
 
 TEST_F(SelfAttribution, OwnSections)
@@ -791,7 +794,9 @@ TEST_F(SelfAttribution, HeapMallocAndStack)
     void* big = std::malloc(64 << 20);
     ASSERT_NE(big, nullptr);
     // The snapshot predates the allocation: reload it.
-    space.load_snapshot(memtrace::read_proc_maps(getpid()), 0, 8 << 20);
+    auto maps = memtrace::read_proc_maps(getpid());
+    source.add_real_objects(maps);
+    space.load_snapshot(maps, 0, 8 << 20);
     EXPECT_EQ(label(static_cast<char*>(big) + (32 << 20)), "anon");
     std::free(big);
     int local = 0;

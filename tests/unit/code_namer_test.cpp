@@ -1,5 +1,5 @@
 // PlainCodeNamer: the names of code without symbols.
-#include "core/code_namer.h"
+#include "symbols/code_namer.h"
 
 #include <gtest/gtest.h>
 

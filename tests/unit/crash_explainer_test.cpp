@@ -1,6 +1,6 @@
 // Crash explanations: every CrashKind from a hand-built address space and hand-made mt_signal
 // records, the unmap history, and the names of signals and si_codes.
-#include "core/crash_explainer.h"
+#include "analysis/crash_explainer.h"
 
 #include <csignal>
 #include <string>
@@ -79,7 +79,7 @@ protected:
 
     FakeSource source;
     SegmentTable segments;
-    AddressSpace space{segments, source};
+    AddressSpace space{segments, source.objects};
     UnmapHistory history;
 };
 
@@ -235,7 +235,7 @@ TEST_F(CrashExplainerTest, WriteToTheTextAndRodataOfAnElf)
 {
     auto image = memtrace::ElfImage::load(MEMTRACE_ELF_PIE);
     ASSERT_NE(image, nullptr);
-    source.elves[MEMTRACE_ELF_PIE] = image;
+    source.add_image(MEMTRACE_ELF_PIE, image);
     const uint64_t base = 0x555555550000;
     load(memtrace_test::maps_for_image(*image, base, MEMTRACE_ELF_PIE, true).c_str());
     const memtrace::ElfSection* text = memtrace_test::find_section(*image, ".text");

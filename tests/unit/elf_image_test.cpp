@@ -1,8 +1,10 @@
 // ElfImage: sections and loads of the fixtures compiled from tests/fixtures/elf_fixture.c (a PIE
 // and a fixed-address executable), section groups, and the failure paths.
-#include "core/elf_image.h"
+#include "model/elf_image.h"
 
 #include <algorithm>
+#include <map>
+#include <sstream>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -15,7 +17,6 @@
 
 #include "test_support.h"
 
-using memtrace::ElfCache;
 using memtrace::ElfImage;
 using memtrace::ElfLoad;
 using memtrace::ElfSection;
@@ -330,19 +331,60 @@ TEST(ElfImageParse, GarbageBytes)
     EXPECT_EQ(ElfImage::parse("", 0), nullptr);
 }
 
-TEST(ElfCache, RemembersImagesAndNonElfFiles)
+// What binutils' readelf prints, to hold the parser to an independent reading of the same file.
+std::string readelf(const std::string& args, const std::string& path)
 {
-    TempDir dir;
-    std::string text = dir.file("text", "plain text");
-    ElfCache cache;
-    auto a = cache.get(MEMTRACE_ELF_PIE);
-    ASSERT_NE(a, nullptr);
-    EXPECT_EQ(cache.get(MEMTRACE_ELF_PIE), a) << "same image object the second time";
-    EXPECT_EQ(cache.size(), 1u);
-    EXPECT_EQ(cache.get(text), nullptr);
-    EXPECT_EQ(cache.size(), 2u) << "a non-ELF file is remembered too";
-    EXPECT_EQ(cache.get(text), nullptr);
-    EXPECT_EQ(cache.size(), 2u);
+    std::string command = "readelf " + args + " '" + path + "' 2>/dev/null";
+    std::string out;
+    FILE* p = popen(command.c_str(), "r");
+    if (!p)
+        return out;
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;)
+        out.append(buf, n);
+    pclose(p);
+    return out;
+}
+
+TEST(ElfImageLoad, BuildIdIsReadelfs)
+{
+    auto image = ElfImage::load(MEMTRACE_ELF_PIE);
+    ASSERT_NE(image, nullptr);
+    std::string notes = readelf("-n", MEMTRACE_ELF_PIE);
+    size_t at = notes.find("Build ID: ");
+    ASSERT_NE(at, std::string::npos) << "readelf -n shows no build ID (is binutils installed?):\n" << notes;
+    std::string expected = notes.substr(at + 10, notes.find('\n', at) - at - 10);
+    EXPECT_EQ(memtrace::build_id_hex(image->build_id()), expected);
+    EXPECT_EQ(image->build_id().size(), 20u) << "GNU ld's default, a SHA-1";
+}
+
+TEST(ElfImageLoad, SectionsAreReadelfs)
+{
+    // "  [13] .text    PROGBITS   0000000000001040 001040 000155 00  AX  0   0 16" (readelf -SW):
+    // every allocated section with a size, its address and size as readelf reads them.
+    std::string table = readelf("-SW", MEMTRACE_ELF_NOPIE);
+    std::istringstream lines(table);
+    std::map<std::string, std::pair<uint64_t, uint64_t>> expected;
+    for (std::string line; std::getline(lines, line);) {
+        size_t close = line.find(']');
+        if (line.find('[') == std::string::npos || close == std::string::npos)
+            continue;
+        std::istringstream f(line.substr(close + 1));
+        std::string name, type, addr, off, size, es, flags;
+        if (!(f >> name >> type >> addr >> off >> size >> es >> flags))
+            continue;
+        bool tbss = flags.find('T') != std::string::npos && type == "NOBITS";
+        if (flags.find('A') == std::string::npos || tbss || std::stoull(size, nullptr, 16) == 0)
+            continue;
+        expected[name] = {std::stoull(addr, nullptr, 16), std::stoull(size, nullptr, 16)};
+    }
+    ASSERT_GT(expected.size(), 10u) << table;
+    auto image = ElfImage::load(MEMTRACE_ELF_NOPIE);
+    ASSERT_NE(image, nullptr);
+    std::map<std::string, std::pair<uint64_t, uint64_t>> parsed;
+    for (const ElfSection& sec : image->sections())
+        parsed[sec.name] = {sec.addr, sec.size};
+    EXPECT_EQ(parsed, expected);
 }
 
 ElfSection named(const std::string& name, bool executable = false, bool nobits = false, bool writable = false)

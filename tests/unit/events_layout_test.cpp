@@ -34,6 +34,15 @@ MT_STARTS_WITH_HEADER(mt_shmat);
 MT_STARTS_WITH_HEADER(mt_exec);
 MT_STARTS_WITH_HEADER(mt_fork);
 MT_STARTS_WITH_HEADER(mt_exit);
+MT_STARTS_WITH_HEADER(mt_trace_start);
+MT_STARTS_WITH_HEADER(mt_attach);
+MT_STARTS_WITH_HEADER(mt_object);
+MT_STARTS_WITH_HEADER(mt_counters);
+MT_STARTS_WITH_HEADER(mt_overflow);
+MT_STARTS_WITH_HEADER(mt_stack);
+MT_STARTS_WITH_HEADER(mt_rss);
+MT_STARTS_WITH_HEADER(mt_kernel_final);
+MT_STARTS_WITH_HEADER(mt_tick);
 #undef MT_STARTS_WITH_HEADER
 
 #define MT_ALIGNED8(T, f) static_assert(offsetof(T, f) % 8 == 0, #T "." #f " is 8-byte aligned")
@@ -104,7 +113,37 @@ TEST(EventsLayout, RecordTypeValues)
     EXPECT_EQ(MT_REC_VMA, 16);
     EXPECT_EQ(MT_REC_FAULT_DONE, 17);
     EXPECT_EQ(MT_REC_SIGNAL, 18);
-    EXPECT_EQ(MT_REC_TYPE_MAX, 19);
+    EXPECT_EQ(MT_REC_KERNEL_TYPE_MAX, 19);
+    // memtrace's own records, which trace files hold too: their numbers are part of the format.
+    EXPECT_EQ(MT_REC_TRACE_START, 64);
+    EXPECT_EQ(MT_REC_ATTACH, 65);
+    EXPECT_EQ(MT_REC_OBJECT, 66);
+    EXPECT_EQ(MT_REC_COUNTERS, 67);
+    EXPECT_EQ(MT_REC_OVERFLOW, 68);
+    EXPECT_EQ(MT_REC_STACK, 69);
+    EXPECT_EQ(MT_REC_RSS, 70);
+    EXPECT_EQ(MT_REC_KERNEL_FINAL, 71);
+    EXPECT_EQ(MT_REC_TICK, 72);
+    EXPECT_EQ(MT_REC_LAYOUT, 73);
+    EXPECT_EQ(MT_REC_TYPE_MAX, 74);
+}
+
+TEST(EventsLayout, UserSpaceRecords)
+{
+    EXPECT_EQ(sizeof(mt_trace_start), 32u);
+    EXPECT_EQ(sizeof(mt_attach), 64u);
+    EXPECT_EQ(offsetof(mt_attach, comm), 48u);
+    EXPECT_EQ(sizeof(mt_object), 104u);
+    EXPECT_EQ(offsetof(mt_object, flags), 56u);
+    EXPECT_EQ(offsetof(mt_object, build_id), 72u);
+    EXPECT_EQ(sizeof(mt_object_load), 40u);
+    EXPECT_EQ(sizeof(mt_object_section), 24u);
+    EXPECT_EQ(sizeof(mt_counters), 24u + 8 * MT_CNT_MAX);
+    EXPECT_EQ(sizeof(mt_overflow), 80u);
+    EXPECT_EQ(sizeof(mt_stack), 48u);
+    EXPECT_EQ(sizeof(mt_rss), 64u);
+    EXPECT_EQ(sizeof(mt_kernel_final), 32u);
+    EXPECT_EQ(sizeof(mt_tick), 32u);
 }
 
 TEST(EventsLayout, FlagAndCounterValues)

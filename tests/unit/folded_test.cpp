@@ -1,5 +1,5 @@
 // Folded stacks output: sorted "stack count" lines, the line count returned, write errors thrown.
-#include "core/folded.h"
+#include "output/folded.h"
 
 #include <cstdlib>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 // Number and text formatting shared by the renderers.
-#include "core/format_util.h"
+#include "output/format_util.h"
 
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 // Log2Histogram: the bucketing of bcc's print_log2_hist.
-#include "core/histogram.h"
+#include "pipeline/histogram.h"
 
 #include <cstdint>
 

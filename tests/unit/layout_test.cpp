@@ -1,5 +1,5 @@
 // The static layout (`memtrace maps`): rows split by segment, residency, text and JSON output.
-#include "core/layout.h"
+#include "model/layout.h"
 
 #include <sstream>
 
@@ -37,7 +37,7 @@ class LayoutTest : public ::testing::Test {
 protected:
     FakeSource source;
     SegmentTable segments;
-    AddressSpace space{segments, source};
+    AddressSpace space{segments, source.objects};
 };
 
 TEST_F(LayoutTest, OneRowPerPlainRegion)
@@ -122,7 +122,7 @@ TEST_F(LayoutTest, ElfRegionsSplitBySections)
 {
     auto image = memtrace::ElfImage::load(MEMTRACE_ELF_PIE);
     ASSERT_NE(image, nullptr);
-    source.elves[MEMTRACE_ELF_PIE] = image;
+    source.add_image(MEMTRACE_ELF_PIE, image);
     const uint64_t base = 0x555555550000;
     space.load_snapshot(maps_from_text(maps_for_image(*image, base, MEMTRACE_ELF_PIE)), 0, 8 << 20);
     std::vector<std::pair<uint64_t, uint64_t>> probed;

@@ -1,6 +1,6 @@
 // /proc/PID/maps and smaps parsing. Fixtures: tests/fixtures/bash_maps.txt and bash_smaps.txt were
 // captured from one bash process (`bash -c 'cat /proc/$$/maps ...; cat /proc/$$/smaps ...'`).
-#include "core/maps_parser.h"
+#include "model/maps_parser.h"
 
 #include <numeric>
 #include <sstream>

@@ -1,5 +1,5 @@
 // open_output_file: what memtrace, running as root, agrees to write to.
-#include "core/output_file.h"
+#include "output/output_file.h"
 
 #include <chrono>
 #include <cstdlib>

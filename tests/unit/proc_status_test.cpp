@@ -1,4 +1,4 @@
-#include "core/proc_status.h"
+#include "source/proc_status.h"
 
 #include <unistd.h>
 

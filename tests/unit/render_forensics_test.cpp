@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include "core/histogram.h"
-#include "core/render_json.h"
-#include "core/render_text.h"
+#include "pipeline/histogram.h"
+#include "output/render_json.h"
+#include "output/render_text.h"
 
 using memtrace::CrashRow;
 using memtrace::Log2Histogram;

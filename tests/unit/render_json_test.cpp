@@ -1,5 +1,5 @@
 // JSON rendering: field names and values of one NDJSON report line.
-#include "core/render_json.h"
+#include "output/render_json.h"
 
 #include <algorithm>
 #include <sstream>

@@ -1,11 +1,11 @@
 // The live terminal frame: exact size for the terminal, title, segment table, overflow line.
-#include "core/render_live.h"
+#include "output/render_live.h"
 
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "core/format_util.h"
+#include "output/format_util.h"
 
 using memtrace::display_width;
 using memtrace::LiveTitle;

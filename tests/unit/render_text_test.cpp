@@ -1,5 +1,5 @@
 // Plain-text rendering: bcc-style histograms and the interval / summary report.
-#include "core/render_text.h"
+#include "output/render_text.h"
 
 #include <sstream>
 

@@ -1,5 +1,6 @@
 // SegmentTable: labels, kinds and interning.
-#include "core/segments.h"
+#include "model/object_table.h"
+#include "model/segments.h"
 
 #include <gtest/gtest.h>
 
@@ -44,14 +45,14 @@ TEST(Segments, UnmappedIsIdZero)
 TEST(Segments, SectionLabels)
 {
     SegmentTable t;
-    auto id = t.section("/usr/lib/x86_64-linux-gnu/libc.so.6", ".text");
+    auto id = t.section({}, "/usr/lib/x86_64-linux-gnu/libc.so.6", ".text");
     EXPECT_NE(id, SegmentTable::kUnmapped);
     EXPECT_EQ(t.at(id).label, "libc.so.6 .text");
     EXPECT_EQ(t.at(id).kind, SegmentKind::Section);
     EXPECT_EQ(t.at(id).object, "/usr/lib/x86_64-linux-gnu/libc.so.6");
     EXPECT_EQ(t.at(id).section, ".text");
-    EXPECT_EQ(t.section("/usr/lib/x86_64-linux-gnu/libc.so.6", ".text"), id) << "interned";
-    EXPECT_NE(t.section("/usr/lib/x86_64-linux-gnu/libc.so.6", ".data"), id);
+    EXPECT_EQ(t.section({}, "/usr/lib/x86_64-linux-gnu/libc.so.6", ".text"), id) << "interned";
+    EXPECT_NE(t.section({}, "/usr/lib/x86_64-linux-gnu/libc.so.6", ".data"), id);
     EXPECT_EQ(t.size(), 3u);
 }
 
@@ -73,22 +74,43 @@ TEST(Segments, KindLabels)
     EXPECT_EQ(t.at(vdso).kind, SegmentKind::Special);
     auto headers = t.of_kind(SegmentKind::Section, "/usr/bin/app");
     EXPECT_EQ(t.at(headers).label, "app [headers]");
-    EXPECT_EQ(headers, t.section("/usr/bin/app", "[headers]"));
+    EXPECT_EQ(headers, t.section({}, "/usr/bin/app", "[headers]"));
 }
 
-TEST(Segments, InterningIsByLabel)
+TEST(Segments, KindsInternByName)
 {
     SegmentTable t;
-    auto heap1 = t.of_kind(SegmentKind::Heap);
-    auto heap2 = t.of_kind(SegmentKind::Heap);
-    EXPECT_EQ(heap1, heap2);
-    size_t n = t.size();
-    // The same library at two paths is one segment: counted in one place across processes.
-    auto a = t.section("/usr/lib/libfoo.so", ".text");
-    auto b = t.section("/opt/lib/libfoo.so", ".text");
-    EXPECT_EQ(a, b);
-    EXPECT_EQ(t.at(a).object, "/usr/lib/libfoo.so") << "the first one seen";
-    EXPECT_EQ(t.size(), n + 1);
+    EXPECT_EQ(t.of_kind(SegmentKind::Heap), t.of_kind(SegmentKind::Heap));
+    EXPECT_EQ(t.of_kind(SegmentKind::Special, "[vdso]"), t.of_kind(SegmentKind::Special, "[vdso]"));
+}
+
+TEST(Segments, ObjectsInternByIdentity)
+{
+    SegmentTable t;
+    const memtrace::ObjectKey libc{memtrace::kernel_dev(0xfe, 1), 100}, other{memtrace::kernel_dev(0xfe, 1), 200};
+    auto a = t.section(libc, "/usr/lib/libfoo.so", ".text");
+    EXPECT_EQ(t.section(libc, "/usr/lib/libfoo.so", ".text"), a);
+    EXPECT_EQ(t.section(libc, "/proc/1/root/usr/lib/libfoo.so", ".text"), a) << "one file, whatever path names it";
+    // Another file of the same name (a container's, or a long path cut to the same tail) is apart.
+    auto b = t.section(other, "/opt/lib/libfoo.so", ".text");
+    EXPECT_NE(a, b);
+    EXPECT_EQ(t.at(a).label, "libfoo.so .text");
+    EXPECT_EQ(t.at(b).label, "libfoo.so (2) .text");
+    EXPECT_EQ(t.at(t.section(other, "/opt/lib/libfoo.so", ".data")).label, "libfoo.so (2) .data");
+    EXPECT_EQ(t.at(b).object, "/opt/lib/libfoo.so");
+    auto f1 = t.of_file(SegmentKind::File, "/tmp/data", {1, 7});
+    auto f2 = t.of_file(SegmentKind::File, "/tmp/data", {1, 8});
+    EXPECT_NE(f1, f2);
+    EXPECT_EQ(t.at(f1).label, "file /tmp/data");
+    EXPECT_EQ(t.at(f2).label, "file /tmp/data (2)");
+}
+
+TEST(Segments, WithoutIdentityThePathTells)
+{
+    SegmentTable t;
+    auto a = t.section({}, "/usr/lib/libfoo.so", ".text");
+    EXPECT_EQ(t.section({}, "/usr/lib/libfoo.so", ".text"), a);
+    EXPECT_NE(t.section({}, "/opt/lib/libfoo.so", ".text"), a);
 }
 
 }  // namespace

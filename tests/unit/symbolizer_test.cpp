@@ -1,7 +1,7 @@
 // Symbolizer: function+offset and file:line of the fixtures compiled from
 // tests/fixtures/symbol_fixture.c (PIE, fixed-address, stripped, split debug info), of the
 // system's libc and libstdc++, and module+offset for everything that is not a readable ELF file.
-#include "core/symbolizer.h"
+#include "symbols/symbolizer.h"
 
 #include <chrono>
 #include <cstdio>
@@ -21,7 +21,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "core/segments.h"
+#include "model/segments.h"
 #include "test_support.h"
 
 using memtrace::CodeLocation;

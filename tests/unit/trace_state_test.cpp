@@ -1,7 +1,8 @@
-// TraceState: record decoding with size checks, per-segment attribution of faults, the mapping
+// TestTrace: record decoding with size checks, per-segment attribution of faults, the mapping
 // records, exec / fork / exit handling and the Report it builds.
-#include "core/trace_state.h"
+#include "test_trace.h"
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <sys/mman.h>
@@ -17,7 +18,7 @@ using memtrace::Report;
 using memtrace::SegmentKind;
 using memtrace::SegmentRow;
 using memtrace::SegmentTable;
-using memtrace::TraceState;
+using memtrace_test::TestTrace;
 using memtrace_test::FakeSource;
 using memtrace_test::make_fault;
 using memtrace_test::make_record;
@@ -47,12 +48,12 @@ const char* const kMapsB =
     "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n";
 
 template <typename T>
-bool feed(TraceState& state, const T& record)
+bool feed(TestTrace& state, const T& record)
 {
     return state.handle(&record, sizeof(record));
 }
 
-bool fault(TraceState& state, uint32_t pid, uint64_t addr, uint32_t tid = 0, uint16_t flags = MT_FAULT_USER)
+bool fault(TestTrace& state, uint32_t pid, uint64_t addr, uint32_t tid = 0, uint16_t flags = MT_FAULT_USER)
 {
     return feed(state, make_fault(pid, tid ? tid : pid, addr, flags));
 }
@@ -153,24 +154,25 @@ mt_major make_major(uint32_t pid, uint32_t tid, uint64_t addr)
 class TraceStateTest : public ::testing::Test {
 protected:
     TraceStateTest() { source.set_maps(kPid, kMapsA); }
-    std::string label_of(uint64_t addr, uint32_t pid = kPid) const
+    std::string label_of(uint64_t addr, uint32_t pid = kPid)
     {
-        const memtrace::ProcessState* p = state.process(pid);
+        const memtrace::Process* p = state.process(pid);
         if (!p)
             return "<no process>";
-        return state.segments().at(p->space.segment_of(addr)).label;
+        return state.segments().at(p->space().segment_of(addr)).label;
     }
 
     FakeSource source;
-    TraceState state{source};
+    TestTrace state{source};
 };
 
 TEST(RecordMinSize, EveryType)
 {
     EXPECT_EQ(memtrace::record_min_size(MT_REC_FAULT), sizeof(mt_fault));
     EXPECT_EQ(memtrace::record_min_size(MT_REC_MAJOR), sizeof(mt_major));
-    EXPECT_EQ(memtrace::record_min_size(MT_REC_MMAP), sizeof(mt_mmap));
-    EXPECT_EQ(memtrace::record_min_size(MT_REC_VMA), sizeof(mt_mmap));
+    // Mapping records are as long as their path: the fixed part at least.
+    EXPECT_EQ(memtrace::record_min_size(MT_REC_MMAP), offsetof(mt_mmap, path));
+    EXPECT_EQ(memtrace::record_min_size(MT_REC_VMA), offsetof(mt_mmap, path));
     EXPECT_EQ(memtrace::record_min_size(MT_REC_MUNMAP), sizeof(mt_munmap));
     EXPECT_EQ(memtrace::record_min_size(MT_REC_MREMAP), sizeof(mt_mremap));
     EXPECT_EQ(memtrace::record_min_size(MT_REC_MPROTECT), sizeof(mt_mprotect));
@@ -221,7 +223,7 @@ TEST_F(TraceStateTest, RecordsShorterThanTheirTypeAreMalformed)
     EXPECT_FALSE(state.handle(&f, sizeof(mt_header)));
     EXPECT_FALSE(state.handle(&f, sizeof(mt_fault) - 1));
     mt_mmap m = make_mmap(kPid, 0x7f1000000000, 0x1000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
-    EXPECT_FALSE(state.handle(&m, sizeof(mt_mmap) - 1));
+    EXPECT_FALSE(state.handle(&m, offsetof(mt_mmap, path) - 1));
     mt_exec e = make_exec(kPid, "x", 0, 0, 0);
     EXPECT_FALSE(state.handle(&e, sizeof(mt_exec) - 1));
     mt_exit x = make_exit(kPid, 0, 0);
@@ -280,7 +282,7 @@ TEST_F(TraceStateTest, FaultsPerSegmentSortedByFaults)
     EXPECT_EQ(r.faults, 13u);
     EXPECT_EQ(r.interval_faults, 13u);
     EXPECT_EQ(r.elapsed_s, 2.0);
-    EXPECT_EQ(r.interval_s, 1.0);
+    EXPECT_EQ(r.interval_s, 2.0) << "since the start: the first interval";
     EXPECT_FALSE(r.final);
     ASSERT_EQ(r.segments.size(), 5u);
     EXPECT_EQ(r.segments[0].label, "anon");
@@ -382,7 +384,7 @@ TEST_F(TraceStateTest, MmapOfAFileTakesThePathFromTheRecord)
     const uint64_t x = 0x7f5000000000;
     feed(state, make_mmap(kPid, x, 0x2000, PROT_READ, MAP_PRIVATE, {"libfoo.so.1", "lib", "usr"}));
     EXPECT_EQ(label_of(x), "file /usr/lib/libfoo.so.1");
-    const memtrace::Region* r = state.process(kPid)->space.region_of(x);
+    const memtrace::Region* r = state.process(kPid)->space().region_of(x);
     ASSERT_NE(r, nullptr);
     EXPECT_EQ(r->path, "/usr/lib/libfoo.so.1");
     EXPECT_EQ(r->kind, memtrace::RegionKind::File);
@@ -465,8 +467,8 @@ TEST_F(TraceStateTest, MprotectAndMremapRecords)
     p.len = 0x1000;
     p.prot = PROT_NONE;
     EXPECT_TRUE(feed(state, p));
-    EXPECT_FALSE(state.process(kPid)->space.region_of(x)->read);
-    EXPECT_TRUE(state.process(kPid)->space.region_of(x + 0x1000)->read);
+    EXPECT_FALSE(state.process(kPid)->space().region_of(x)->read);
+    EXPECT_TRUE(state.process(kPid)->space().region_of(x + 0x1000)->read);
 
     auto m = make_record<mt_mremap>(MT_REC_MREMAP, kPid, kPid);
     m.old_addr = x + 0x1000;
@@ -634,8 +636,7 @@ TEST_F(TraceStateTest, LaterExecKeepsTheBaselineAndCountsUntracedFaults)
 {
     // Attached with a baseline from /proc: an exec does not move it. The kernel's counters at exec
     // minus everything seen so far are the faults exec took without a tracepoint.
-    state.attach(kPid, "app");
-    state.set_kernel_baseline(kPid, 100, false);
+    state.attach(kPid, "app", 100);
     for (int i = 0; i < 3; ++i)
         fault(state, kPid, kAnonA);
     feed(state, make_record<mt_header>(MT_REC_EXEC_BEGIN, kPid, kPid));
@@ -643,11 +644,10 @@ TEST_F(TraceStateTest, LaterExecKeepsTheBaselineAndCountsUntracedFaults)
     fault(state, kPid, kHeapB);
     source.set_maps(kPid, kMapsB);
     feed(state, make_exec(kPid, "newprog", kHeapB, 108, 2));  // 110 = 100 + 3 + 2 held + 5 untraced
-    const memtrace::ProcessState* p = state.process(kPid);
-    EXPECT_EQ(p->untraced_faults, 5u);
-    EXPECT_EQ(p->faults, 5u) << "the held faults count for the process after its first window opened";
-    EXPECT_EQ(p->baseline_faults, 100u);
-    EXPECT_FALSE(p->baseline_exact);
+    Report at_exec = state.report(0.5);
+    EXPECT_EQ(at_exec.processes[0].untraced_faults, 5u);
+    EXPECT_EQ(at_exec.processes[0].faults, 5u) << "the held faults count for the process after its first window opened";
+    EXPECT_FALSE(at_exec.processes[0].kernel_exact) << "the baseline was read from /proc";
     for (int i = 0; i < 10; ++i)
         fault(state, kPid, kAnonB);
     feed(state, make_exit(kPid, 118, 2));
@@ -700,8 +700,8 @@ TEST_F(TraceStateTest, ExecLayoutFromVmaRecords)
     EXPECT_EQ(label_of(kStackTop - 8), "stack");
     EXPECT_EQ(label_of(0x7e0000200000), "shm memfd:x");
     EXPECT_EQ(label_of(kAnonA), "unmapped") << "nothing of the old image";
-    EXPECT_EQ(state.process(kPid)->space.stack_top(), kStackTop);
-    EXPECT_TRUE(state.process(kPid)->exec_layout.empty());
+    EXPECT_EQ(state.process(kPid)->space().stack_top(), kStackTop);
+    EXPECT_TRUE(state.process(kPid)->pending_layout.empty());
     Report r = state.report(1, 1, false);
     EXPECT_EQ(find_row(r, "file /usr/bin/newprog.dat")->faults, 1u) << "the held fault, in the new layout";
     EXPECT_EQ(r.heap_start, 0x560000010000u);
@@ -717,37 +717,35 @@ TEST_F(TraceStateTest, ExecWithoutCompleteLayoutReadsProc)
     EXPECT_EQ(label_of(kAnonB), "anon");
 }
 
-TEST_F(TraceStateTest, ExitWithAndWithoutBaseline)
+TEST_F(TraceStateTest, ExitWithoutBaseline)
 {
-    state.attach(kPid, "app");
+    state.attach(kPid, "app");  // /proc's counters could not be read at attach
     feed(state, make_exit(kPid, 150, 5));
     Report r = state.report(1, 1, true);
     EXPECT_FALSE(r.processes[0].alive);
     EXPECT_FALSE(r.processes[0].kernel_known) << "no baseline: attached without one";
+}
 
-    state.set_kernel_baseline(kPid, 100, false);
-    r = state.report(1, 1, true);
+TEST_F(TraceStateTest, ExitWithBaselineFromProc)
+{
+    state.attach(kPid, "app", 100);
+    feed(state, make_exit(kPid, 150, 5));
+    Report r = state.report(1, 1, false);
     EXPECT_TRUE(r.processes[0].kernel_known);
     EXPECT_FALSE(r.processes[0].kernel_exact);
     EXPECT_EQ(r.processes[0].kernel_faults, 55u);
 
-    state.set_kernel_final(kPid, 200);
-    r = state.report(1, 1, true);
+    state.set_kernel_final(kPid, 200);  // /proc's count of the zombie overrides the exit record's
+    r = state.report(2, 1, true);
     EXPECT_EQ(r.processes[0].kernel_faults, 100u);
-
-    state.set_kernel_final(999, 1);  // unknown process: nothing
-    EXPECT_EQ(state.process(999), nullptr);
 }
 
-TEST_F(TraceStateTest, BaselineResetsTheProcessCount)
+TEST_F(TraceStateTest, KernelFinalOfAnUnknownProcessIsIgnored)
 {
-    state.attach(kPid, "app");
-    fault(state, kPid, kAnonA);
-    state.set_kernel_baseline(kPid, 40, false);
-    fault(state, kPid, kAnonA);
-    Report r = state.report(1, 1, false);
-    EXPECT_EQ(r.processes[0].faults, 1u);
-    EXPECT_EQ(r.faults, 2u);
+    state.attach(kPid, "app", 100);
+    state.set_kernel_final(999, 1);
+    EXPECT_EQ(state.process(999), nullptr);
+    EXPECT_EQ(state.report(1).processes.size(), 1u);
 }
 
 TEST_F(TraceStateTest, AttachLaunchedIgnoresFaultsUntilExec)
@@ -792,7 +790,7 @@ TEST_F(TraceStateTest, ExecBeginHoldsFaultsUntilTheNewLayout)
 {
     state.attach(kPid, "app");
     fault(state, kPid, kAnonA);
-    EXPECT_EQ(state.process(kPid)->faults, 1u);
+    EXPECT_EQ(state.faults(), 1u);
     auto begin = make_record<mt_header>(MT_REC_EXEC_BEGIN, kPid, kPid);
     EXPECT_TRUE(feed(state, begin));
     EXPECT_TRUE(fault(state, kPid, kAnonB + 0x10));   // only mapped in the new image
@@ -813,7 +811,7 @@ TEST_F(TraceStateTest, ExecBeginHoldsFaultsUntilTheNewLayout)
     EXPECT_EQ(r.processes[0].faults, 0u) << "held faults are in the exec baseline already";
 
     fault(state, kPid, kAnonB);
-    EXPECT_EQ(state.process(kPid)->faults, 1u);
+    EXPECT_EQ(state.report(2).processes[0].faults, 1u);
 }
 
 TEST_F(TraceStateTest, MajorOfAHeldFaultIsKept)
@@ -956,8 +954,8 @@ TEST_F(TraceStateTest, ObserverSeesAppliedRecordsWithTheirSegment)
         uint32_t pid;
     };
     std::vector<Seen> seen;
-    state.set_observer([&](const mt_header& h, memtrace::SegmentId segment, const memtrace::ProcessState& p) {
-        seen.push_back({h.type, state.segments().at(segment).label, p.pid});
+    state.set_observer([&](const memtrace::Record& r, memtrace::SegmentId segment, const memtrace::Process& p) {
+        seen.push_back({r.type(), state.segments().at(segment).label, p.pid});
     });
     fault(state, kPid, kHeapA);
     feed(state, make_munmap(kPid, kAnonA, 0x1000));
@@ -975,8 +973,8 @@ TEST_F(TraceStateTest, ObserverSeesAppliedRecordsWithTheirSegment)
 TEST_F(TraceStateTest, AttachWhenProcIsUnreadable)
 {
     source.maps_of.clear();  // the process is gone, or not exec'd yet
-    memtrace::ProcessState& p = state.attach(kPid, "gone");
-    EXPECT_TRUE(p.space.regions().empty());
+    state.attach(kPid, "gone");
+    EXPECT_TRUE(state.process(kPid)->space().regions().empty());
     fault(state, kPid, kAnonA);
     EXPECT_EQ(state.report(1, 1, false).segments[0].label, "unmapped");
 }

@@ -1,4 +1,4 @@
-#include "bpf_tracer.h"
+#include "kernel/bpf_tracer.h"
 
 #include <cerrno>
 #include <cstdarg>
@@ -171,48 +171,54 @@ bool BpfTracer::consume()
     return false;
 }
 
-KernelCounters BpfTracer::counters() const
+mt_counters BpfTracer::counters() const
 {
     int ncpus = libbpf_num_possible_cpus();
     std::vector<__u64> values(ncpus);
-    auto sum = [&](__u32 key) {
+    mt_counters out{};
+    for (__u32 key = 0; key < MT_CNT_MAX; ++key) {
         if (bpf_map__lookup_elem(skel_->maps.counters, &key, sizeof(key), values.data(),
                                  values.size() * sizeof(__u64), 0) != 0)
-            return uint64_t{0};
-        uint64_t total = 0;
+            continue;
         for (__u64 v : values)
-            total += v;
-        return total;
-    };
-    return {sum(MT_CNT_FAULTS), sum(MT_CNT_MAJOR),    sum(MT_CNT_DROPPED),
-            sum(MT_CNT_STACKS_LOST), sum(MT_CNT_OVERFLOW), sum(MT_CNT_OVERFLOW_LOST)};
+            out.value[key] += v;
+    }
+    return out;
 }
 
-std::vector<OverflowCount> BpfTracer::drain_overflow()
+std::vector<mt_overflow> BpfTracer::drain_overflow()
 {
     std::vector<mt_overflow_key> keys = map_keys<mt_overflow_key>(skel_->maps.overflow);
-    std::vector<OverflowCount> counts;
+    std::vector<mt_overflow> pages;
     for (const mt_overflow_key& k : keys) {
         mt_overflow_count c{};
         // Taken and deleted in one step: a fault counted meanwhile lands in a new entry.
-        if (bpf_map__lookup_and_delete_elem(skel_->maps.overflow, &k, sizeof(k), &c, sizeof(c), 0) == 0)
-            counts.push_back({k.tgid, k.page, c.faults, c.major});
+        if (bpf_map__lookup_and_delete_elem(skel_->maps.overflow, &k, sizeof(k), &c, sizeof(c), 0) != 0)
+            continue;
+        mt_overflow o{};
+        o.hdr.tgid = o.hdr.tid = k.tgid;
+        o.page = k.page;
+        o.faults = c.faults;
+        o.major = c.major;
+        pages.push_back(o);
     }
-    return counts;
+    return pages;
 }
 
-std::vector<RawStack> BpfTracer::drain_stacks()
+std::vector<StackRecord> BpfTracer::drain_stacks()
 {
-    std::vector<RawStack> stacks;
+    std::vector<StackRecord> stacks;
     std::vector<mt_stack_key> keys = map_keys<mt_stack_key>(skel_->maps.stack_counts);
     std::vector<__u64> frames(MT_STACK_DEPTH);
     std::vector<__u32> used;
     for (const mt_stack_key& k : keys) {
-        RawStack raw;
-        raw.key = k;
+        StackRecord raw{};
+        raw.fixed.hdr.tgid = raw.fixed.hdr.tid = k.tgid;
+        raw.fixed.kind = k.kind;
+        raw.fixed.stack_id = k.stack_id;
         // Taken and deleted in one step: a fault counted meanwhile lands in a new entry.
-        if (bpf_map__lookup_and_delete_elem(skel_->maps.stack_counts, &k, sizeof(k), &raw.count, sizeof(raw.count),
-                                            0) != 0)
+        if (bpf_map__lookup_and_delete_elem(skel_->maps.stack_counts, &k, sizeof(k), &raw.fixed.count,
+                                            sizeof(raw.fixed.count), 0) != 0)
             continue;
         if (k.stack_id >= 0) {
             __u32 id = static_cast<__u32>(k.stack_id);

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 
 #include "memtrace/events.h"
-#include "core/trace_state.h"
+#include "stream/record.h"
 
 struct memtrace_bpf;
 struct ring_buffer;
@@ -31,11 +31,6 @@ struct BpfOptions {
     bool verbose = false;               // show libbpf's own log
 };
 
-struct KernelCounters {
-    uint64_t faults = 0, major = 0, dropped = 0, stacks_lost = 0;
-    uint64_t overflow = 0, overflow_lost = 0;  // faults counted per page instead of streamed
-};
-
 class BpfTracer {
 public:
     using RecordHandler = std::function<void(const void* data, size_t size)>;
@@ -52,11 +47,12 @@ public:
     // the consumer cannot keep the caller from its timers and signals; rethrows what the handler
     // threw. Returns true when records may still be waiting.
     bool consume();
-    KernelCounters counters() const;
+    // The per-CPU counters (enum mt_counter), summed; the header is left for the caller.
+    mt_counters counters() const;
     // --stacks: takes the stack counts gathered since the last call out of the kernel, with frames.
-    std::vector<RawStack> drain_stacks();
+    std::vector<StackRecord> drain_stacks();
     // Takes the per-page fault counts kept while the ring buffer was full out of the kernel.
-    std::vector<OverflowCount> drain_overflow();
+    std::vector<mt_overflow> drain_overflow();
 
 private:
     static int on_record(void* ctx, void* data, size_t size);

@@ -1,4 +1,4 @@
-#include "preflight.h"
+#include "kernel/preflight.h"
 
 #include <cerrno>
 #include <cstring>

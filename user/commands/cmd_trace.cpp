@@ -1,0 +1,213 @@
+#include "commands/cmd_trace.h"
+
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "commands/seconds_option.h"
+#include "output/folded.h"
+#include "output/format_util.h"
+#include "output/live_view.h"
+#include "output/output_file.h"
+#include "output/report_output.h"
+#include "pipeline/pipeline.h"
+#include "source/launcher.h"
+#include "source/live_session.h"
+#include "symbols/code_namer.h"
+
+namespace memtrace {
+namespace {
+
+enum class OutputMode { Live, Text, Json, Events, None };
+
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd = -1) : fd_(fd) {}
+    ~FileDescriptor()
+    {
+        if (fd_ >= 0)
+            close(fd_);
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+void check_options(const TraceOptions& o)
+{
+    if (o.pid && !o.command.empty())
+        throw std::runtime_error("give either -p PID or a command after --, not both");
+    if (!o.pid && o.command.empty())
+        throw std::runtime_error("nothing to trace: give -p PID or a command after -- (see --help)");
+    if (o.json && o.events)
+        throw std::runtime_error("--json and --events are two different outputs: pick one");
+    if (o.ringbuf_mib & (o.ringbuf_mib - 1))
+        throw std::runtime_error("--ringbuf-mib must be a power of two");
+    if (!o.user.empty() && o.command.empty())
+        throw std::runtime_error("-u USER applies to a command started by memtrace (after --), not to -p");
+}
+
+OutputMode output_mode(const TraceOptions& o, bool quiet)
+{
+    if (o.events)
+        return OutputMode::Events;
+    if (o.json)
+        return OutputMode::Json;
+    if (o.text)
+        return OutputMode::Text;
+    if (quiet)
+        return OutputMode::None;
+    return isatty(STDOUT_FILENO) ? OutputMode::Live : OutputMode::Text;
+}
+
+// Where a launched command's own output goes: never into memtrace's parseable stdout.
+std::string command_output(const TraceOptions& o, OutputMode mode)
+{
+    if (!o.command_output.empty())
+        return o.command_output;
+    if (mode == OutputMode::Live)
+        return "/dev/null";  // the command's own output would tear the live view
+    if (mode == OutputMode::Json || mode == OutputMode::Events)
+        return LaunchedCommand::kStderr;  // keep memtrace's stdout parseable
+    return {};
+}
+
+}  // namespace
+
+void setup_trace_options(CLI::App& app, TraceOptions& o)
+{
+    app.add_option("-p,--pid", o.pid, "Trace every thread of this running process")->check(CLI::PositiveNumber);
+    app.add_flag("-f,--follow", o.follow, "Also trace the processes the target forks");
+    app.add_option("-d,--duration", o.duration_s, "Stop after this many seconds")
+        ->check(seconds_between(0.001, 1e7));
+    app.add_option("-i,--interval", o.interval_s, "Seconds between refreshes and snapshots (default 1)")
+        ->check(seconds_between(0.05, 3600.0));
+    app.add_flag("--json", o.json, "One NDJSON object per interval, then a summary object");
+    app.add_flag("--events", o.events, "One line per event (fault, mmap, brk, ...) with its segment");
+    app.add_flag("--text", o.text, "Plain-text snapshots even when stdout is a terminal");
+    app.add_option("--command-output", o.command_output,
+                   "File for the command's stdout/stderr (default: /dev/null in the live view, else inherited)");
+    app.add_option("--ringbuf-mib", o.ringbuf_mib, "Ring buffer size in MiB, a power of two (default 8)")
+        ->check(CLI::Range(1u, 1024u));
+    app.add_option("--sites", o.sites, "How many top faulting code locations to show (default 10, 0 = none)");
+    app.add_flag("--latency", o.latency,
+                 "Time every fault from entry to completion: log2 histograms per segment, minor and major "
+                 "(one more BPF program run per fault)");
+    app.add_flag("--stacks", o.stacks, "Count the user stacks of faults, brk and mmap calls in the kernel");
+    app.add_option("--folded", o.folded,
+                   "Write the fault stacks to FILE in folded format (flamegraph.pl, inferno, speedscope); "
+                   "implies --stacks");
+    app.add_option("-u,--user", o.user,
+                   "Run the command as USER (name or uid). Default: as memtrace's caller, which under sudo is "
+                   "root, as with strace: the command gets the privileges it was given; add -u \"$SUDO_USER\" "
+                   "to run it as yourself");
+    app.add_flag("-v,--verbose", o.verbose, "Show libbpf's log");
+    app.add_option("command", o.command, "Command to start and trace from its first instruction (after --)");
+}
+
+int run_trace(const TraceOptions& o) { return run_live(o, {}); }
+
+int run_live(const TraceOptions& o, const LiveRunExtras& extras)
+{
+    check_options(o);
+    const bool stacks = o.stacks || !o.folded.empty();
+    std::optional<Credentials> run_as;
+    if (!o.user.empty())
+        run_as = credentials_of(o.user);
+    // Opened before anything is traced: a path memtrace must not write is an error up front.
+    std::optional<FileDescriptor> folded_fd;
+    if (!o.folded.empty())
+        folded_fd.emplace(open_output_file(o.folded));
+    const OutputMode mode = output_mode(o, extras.quiet);
+
+    SymbolizerCodeNamer namer;
+    PipelineOptions pipeline_options;
+    pipeline_options.sites = o.sites;
+    Pipeline pipeline(pipeline_options, namer);
+
+    LiveOptions live;
+    live.pid = o.pid;
+    live.command = o.command;
+    live.command_output = command_output(o, mode);
+    live.run_as = run_as ? &*run_as : nullptr;
+    live.follow = o.follow;
+    live.duration_s = o.duration_s;
+    live.interval_s = o.interval_s;
+    live.ringbuf_mib = o.ringbuf_mib;
+    live.latency = o.latency;
+    live.stacks = stacks;
+    live.verbose = o.verbose;
+    auto sink = [&](const void* data, size_t size) {
+        if (extras.record)
+            extras.record(data, size);
+        pipeline.handle(data, size);
+    };
+
+    // Every output but the live view is there before the first record (the layout synthesized at
+    // attach is in --events as in a replay); the live view takes the terminal once tracing works.
+    std::unique_ptr<ReportOutput> output;
+    switch (mode) {
+    case OutputMode::Live: break;
+    case OutputMode::Text: output = std::make_unique<TextOutput>(std::cout); break;
+    case OutputMode::Json: output = std::make_unique<JsonOutput>(std::cout); break;
+    case OutputMode::Events: {
+        auto events = std::make_unique<EventsOutput>(stdout, pipeline, std::cerr);
+        pipeline.set_record_observer([out = events.get()](const Record& r, SegmentId seg, const Process& p) {
+            out->record(r, seg, p);
+        });
+        output = std::move(events);
+        break;
+    }
+    case OutputMode::None: break;
+    }
+    LiveSession session(live, sink, pipeline);
+    LiveView* view = nullptr;
+    if (mode == OutputMode::Live) {
+        auto title = [&] {
+            const Process* p = pipeline.processes().find(session.target());
+            return fmt::format("pid {} ({})", session.target(), p ? p->comm : session.comm());
+        };
+        auto live_view = std::make_unique<LiveView>(STDOUT_FILENO, STDIN_FILENO, title);
+        view = live_view.get();
+        output = std::move(live_view);
+    }
+    pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
+        if (!output)
+            return;
+        if (report.final)
+            output->summary(report, end_reason);
+        else
+            output->interval(report);
+    });
+    if (mode != OutputMode::Live && session.exited_while_attaching())
+        fmt::print(stderr, "memtrace: pid {} exited while memtrace attached: the summary shows what was seen\n",
+                   session.target());
+    else if (mode != OutputMode::Live && !extras.quiet)
+        fmt::print(stderr, "memtrace: tracing {} {} ({}){}... Ctrl-C to end\n", session.launched() ? "command" : "pid",
+                   session.target(), terminal_safe(session.comm()), o.follow ? " and its children" : "");
+
+    LiveHooks hooks;
+    if (view) {
+        hooks.keys_fd = view->keys_fd();
+        hooks.keys_quit = [view] { return view->quit_requested(); };
+        hooks.resized = [view] { view->redraw(); };
+    }
+    hooks.after_tick = extras.after_tick;
+    session.run(hooks);
+
+    if (folded_fd) {
+        uint64_t lines = write_folded(folded_fd->get(), pipeline.stacks().folded(MT_STACK_FAULT));
+        fmt::print(stderr, "memtrace: wrote {} fault stacks to {}\n", lines, o.folded);
+    }
+    return 0;
+}
+
+}  // namespace memtrace

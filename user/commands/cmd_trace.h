@@ -1,0 +1,47 @@
+// The default command: trace a running process (-p) or a command (-- CMD ARGS).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace memtrace {
+
+struct TraceOptions {
+    int pid = 0;
+    std::vector<std::string> command;
+    bool follow = false;
+    double duration_s = 0;  // 0: until the target exits or Ctrl-C
+    double interval_s = 1;
+    bool json = false;
+    bool events = false;
+    bool text = false;  // plain text even on a terminal
+    std::string command_output;
+    unsigned ringbuf_mib = 8;
+    size_t sites = 10;       // fault sites shown (0: none)
+    bool latency = false;    // fault latency histograms
+    bool stacks = false;     // user stacks of faults, brk and mmap
+    std::string folded;      // write fault stacks here, folded (implies stacks)
+    std::string user;        // -u: run the command as this user
+    bool verbose = false;
+};
+
+void setup_trace_options(CLI::App& app, TraceOptions& options);
+// Runs the trace; returns the exit code. Throws std::runtime_error with a one-line message.
+int run_trace(const TraceOptions& options);
+
+// What `memtrace record` adds to a live run: every record also goes to `record`, and `after_tick`
+// runs after each interval (its progress line).
+struct LiveRunExtras {
+    std::function<void(const void* data, size_t size)> record;
+    std::function<void()> after_tick;
+    bool quiet = false;  // no report unless --text/--json/--events asked for one
+};
+int run_live(const TraceOptions& options, const LiveRunExtras& extras);
+
+}  // namespace memtrace

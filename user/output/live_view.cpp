@@ -1,0 +1,47 @@
+#include "output/live_view.h"
+
+#include <iostream>
+#include <unistd.h>
+
+#include <fmt/ostream.h>
+
+#include "output/render_text.h"
+
+namespace memtrace {
+
+LiveView::LiveView(int out_fd, int in_fd, std::function<std::string()> target)
+    : terminal_(std::make_unique<LiveTerminal>(out_fd, in_fd)), target_(std::move(target))
+{
+    if (isatty(in_fd))
+        keys_fd_ = in_fd;
+    draw(Report{});  // the frame is there before the first interval ends
+}
+
+void LiveView::draw(const Report& report)
+{
+    int width, height;
+    terminal_->size(width, height);
+    terminal_->draw(render_live_frame(report, {target_(), ""}, width, height));
+}
+
+void LiveView::interval(const Report& report)
+{
+    last_ = report;
+    draw(report);
+}
+
+void LiveView::redraw()
+{
+    if (last_)
+        draw(*last_);
+}
+
+void LiveView::summary(const Report& report, uint32_t end_reason)
+{
+    terminal_.reset();  // back to the normal screen: the summary stays on it
+    render_text(std::cout, report);
+    fmt::print(std::cout, "memtrace: {}\n", end_reason_text(end_reason));
+    check_written(std::cout, "the report");
+}
+
+}  // namespace memtrace

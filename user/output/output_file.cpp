@@ -1,0 +1,42 @@
+#include "output/output_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace memtrace {
+
+int open_output_file(const std::string& path, bool append)
+{
+    // O_NONBLOCK: opening a FIFO without a reader fails instead of hanging; it is cleared below.
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (append ? O_APPEND : 0),
+                  0666);
+    if (fd < 0) {
+        int err = errno;
+        throw std::runtime_error(fmt::format("cannot write {}: {}", path,
+                                             err == ELOOP ? "it is a symbolic link (not followed, for safety)"
+                                                          : strerror(err)));
+    }
+    struct stat st {};
+    const char* refusal = nullptr;
+    if (fstat(fd, &st) != 0)
+        refusal = strerror(errno);
+    else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+        refusal = "not a regular file";
+    else if (S_ISREG(st.st_mode) && !append && ftruncate(fd, 0) != 0)
+        refusal = strerror(errno);
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        refusal = strerror(errno);
+    if (refusal) {
+        close(fd);
+        throw std::runtime_error(fmt::format("cannot write {}: {}", path, refusal));
+    }
+    return fd;
+}
+
+}  // namespace memtrace

@@ -1,0 +1,223 @@
+#include "output/render_text.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "output/format_util.h"
+
+namespace memtrace {
+
+void render_log2_histogram(std::ostream& out, const Log2Histogram& h, const std::string& unit)
+{
+    int first = h.first_bucket(), last = h.last_bucket();
+    if (first < 0)
+        return;
+    uint64_t max = 0;
+    for (int i = first; i <= last; ++i)
+        max = std::max(max, h.count(i));
+    const int stars = 40;
+    fmt::print(out, "{:>24} : count    distribution\n", unit);
+    for (int i = first; i <= last; ++i) {
+        uint64_t c = h.count(i);
+        int n = static_cast<int>(c * stars / max);
+        std::string row = std::string(n, '*') + std::string(stars - n, ' ');
+        fmt::print(out, "{:>10} -> {:<10} : {:<8} |{}|\n", Log2Histogram::bucket_low(i),
+                   Log2Histogram::bucket_high(i), c, row);
+    }
+}
+
+namespace {
+
+void render_process_lines(std::ostream& out, const Report& r)
+{
+    // With -f a build can start thousands of processes: the busiest ones, then a count.
+    constexpr size_t kMaxRows = 20;
+    std::vector<const ProcessRow*> rows;
+    for (const ProcessRow& p : r.processes)
+        rows.push_back(&p);
+    if (rows.size() > kMaxRows) {
+        std::stable_sort(rows.begin(), rows.end(),
+                         [](const ProcessRow* a, const ProcessRow* b) { return a->faults > b->faults; });
+        rows.resize(kMaxRows);
+    }
+    for (const ProcessRow* row : rows) {
+        const ProcessRow& p = *row;
+        std::string kernel = "kernel count unknown (process still running at the end)";
+        if (p.kernel_known) {
+            int64_t difference = static_cast<int64_t>(p.faults + p.untraced_faults) -
+                                 static_cast<int64_t>(p.kernel_faults);
+            kernel = fmt::format("kernel counted {} (minflt+majflt since {})", with_commas(p.kernel_faults),
+                                 p.kernel_exact ? p.kernel_baseline : "attach, read from /proc");
+            if (p.untraced_faults)
+                kernel += fmt::format(", of which {} in exec without a tracepoint (get_user_pages)",
+                                      with_commas(p.untraced_faults));
+            if (difference)
+                kernel += fmt::format(", difference {:+}", difference);
+        }
+        if (!r.final)
+            kernel.clear();
+        fmt::print(out, "pid {} ({}){}: {} faults{}{}\n", p.pid, terminal_safe(p.comm), p.alive ? "" : " exited",
+                   with_commas(p.faults), kernel.empty() ? "" : "; ", kernel);
+    }
+    if (r.processes.size() > rows.size())
+        fmt::print(out, "... and {} more processes (--json lists them all)\n", r.processes.size() - rows.size());
+}
+
+}  // namespace
+
+void render_text(std::ostream& out, const Report& r)
+{
+    fmt::print(out, "{} at {:.1f}s: {} faults ({} in the last {:.1f}s), {} major, {} records dropped\n",
+               r.final ? "Summary" : "Interval", r.elapsed_s, with_commas(r.faults), with_commas(r.interval_faults),
+               r.interval_s, with_commas(r.major), with_commas(r.dropped));
+    if (r.overflow_faults)
+        fmt::print(out,
+                   "  ({} faults came faster than memtrace read them: counted per page in the kernel and "
+                   "attributed here{})\n",
+                   with_commas(r.overflow_faults),
+                   r.overflow_lost ? fmt::format(", {} of them in no table", with_commas(r.overflow_lost)) : "");
+    if (r.dropped)
+        fmt::print(out, "  ({} faults counted in the kernel; {} records lost, the counts above may miss some)\n",
+                   with_commas(r.kernel_counted_faults), with_commas(r.dropped));
+    render_process_lines(out, r);
+    // Names come from the traced program: shown escaped, so that none can move the cursor, set the
+    // title or split a row (a file named "x\x1b]0;owned\x07\n" is just a name here).
+    std::vector<std::string> labels;
+    size_t width = 7;
+    for (const SegmentRow& s : r.segments) {
+        labels.push_back(terminal_safe(s.label));
+        width = std::max(width, display_width(labels.back()));
+    }
+    fmt::print(out, "{:<{}} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", "SEGMENT", width, "FAULTS", "INTERVAL", "MINOR",
+               "MAJOR", "WRITE", "KERNEL");
+    for (size_t i = 0; i < r.segments.size(); ++i) {
+        const SegmentRow& s = r.segments[i];
+        fmt::print(out, "{:<{}} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", labels[i], width, s.faults,
+                   s.interval_faults, s.minor(), s.major, s.writes, s.kernel_mode);
+    }
+    fmt::print(out, "heap: {} bytes at 0x{:x}, {} brk calls; mmap {}, munmap {}, mremap {}, mprotect {}\n",
+               with_commas(r.heap_size), r.heap_start, r.brk_calls, r.mmap_calls, r.munmap_calls, r.mremap_calls,
+               r.mprotect_calls);
+    struct Named {
+        const char* title;
+        const char* unit;
+        const Log2Histogram* h;
+    };
+    const Named hists[] = {{"mmap sizes", "bytes", &r.mmap_sizes},
+                           {"brk increments (grow)", "bytes", &r.brk_grow},
+                           {"brk decrements (shrink)", "bytes", &r.brk_shrink},
+                           {"fault offsets in the heap", "offset", &r.heap_offsets},
+                           {"fault depths in the main stack", "depth", &r.stack_depths}};
+    for (const Named& n : hists) {
+        if (n.h->empty())
+            continue;
+        fmt::print(out, "\n{}:\n", n.title);
+        render_log2_histogram(out, *n.h, n.unit);
+    }
+    render_rss(out, r);
+    render_sites(out, r);
+    render_latency(out, r);
+    render_stacks(out, r);
+    render_crashes(out, r);
+    fmt::print(out, "\n");
+}
+
+void render_rss(std::ostream& out, const Report& r)
+{
+    if (!r.rss_known)
+        return;
+    if (r.final && r.rss_anon + r.rss_file + r.rss_shmem == 0) {
+        fmt::print(out, "resident: peak {} (the traced processes have exited)\n", human_bytes(r.rss_peak));
+        return;
+    }
+    fmt::print(out, "resident: {} ({} anon, {} file, {} shmem; {} swapped), peak {}\n",
+               human_bytes(r.rss_anon + r.rss_file + r.rss_shmem), human_bytes(r.rss_anon), human_bytes(r.rss_file),
+               human_bytes(r.rss_shmem), human_bytes(r.rss_swap), human_bytes(r.rss_peak));
+}
+
+void render_sites(std::ostream& out, const Report& r)
+{
+    if (r.sites.empty())
+        return;
+    fmt::print(out, "\ntop fault sites (the faulting instruction; for kernel-mode faults, the system call's caller):\n");
+    fmt::print(out, "{:>10}  {:<60} {}\n", "FAULTS", "LOCATION", "LAST SEGMENT");
+    for (const SiteRow& s : r.sites)
+        fmt::print(out, "{:>10}  {:<60} {}{}\n", with_commas(s.faults), terminal_safe(s.location),
+                   terminal_safe(s.segment),
+                   s.kernel_mode ? fmt::format(" ({} in the kernel)", with_commas(s.kernel_mode)) : "");
+}
+
+void render_latency(std::ostream& out, const Report& r)
+{
+    if (!r.latency)
+        return;
+    uint64_t timed = r.latency_minor_us.total() + r.latency_major_us.total();
+    fmt::print(out, "\nfault latency, entry to completion: {} of {} faults timed ({} completions unmatched)\n",
+               with_commas(timed), with_commas(r.faults), with_commas(r.latency_unmatched));
+    if (!r.latency_minor_us.empty()) {
+        fmt::print(out, "minor faults:\n");
+        render_log2_histogram(out, r.latency_minor_us, "usecs");
+    }
+    if (!r.latency_major_us.empty()) {
+        fmt::print(out, "major faults:\n");
+        render_log2_histogram(out, r.latency_major_us, "usecs");
+    }
+    fmt::print(out, "{:<40} {:>10} {:>8} {:>8} {:>10} {:>8} {:>8}\n", "per segment (usecs)", "MINOR", "p50<=", "p99<=",
+               "MAJOR", "p50<=", "p99<=");
+    for (const SegmentRow& s : r.segments) {
+        if (s.latency_minor_us.empty() && s.latency_major_us.empty())
+            continue;
+        auto q = [](const Log2Histogram& h, double p) {
+            return h.empty() ? std::string("-") : with_commas(h.quantile_high(p));
+        };
+        fmt::print(out, "{:<40} {:>10} {:>8} {:>8} {:>10} {:>8} {:>8}\n", terminal_safe(s.label),
+                   with_commas(s.latency_minor_us.total()), q(s.latency_minor_us, 0.5), q(s.latency_minor_us, 0.99),
+                   with_commas(s.latency_major_us.total()), q(s.latency_major_us, 0.5), q(s.latency_major_us, 0.99));
+    }
+}
+
+void render_stacks(std::ostream& out, const Report& r)
+{
+    if (!r.stacks)
+        return;
+    auto show = [&](const char* title, const std::vector<StackRow>& rows) {
+        if (rows.empty())
+            return;
+        fmt::print(out, "\n{}:\n", title);
+        for (const StackRow& row : rows) {
+            fmt::print(out, "{:>10}  {}\n", with_commas(row.count), terminal_safe(row.comm));
+            // Leaf first, as a debugger shows a backtrace.
+            for (auto it = row.frames.rbegin(); it != row.frames.rend(); ++it)
+                fmt::print(out, "{:>12}{}\n", "", terminal_safe(*it));
+        }
+    };
+    show("top fault stacks", r.fault_stacks);
+    show("top brk stacks", r.brk_stacks);
+    show("top mmap stacks", r.mmap_stacks);
+    if (r.stack_faults && r.shallow_stack_faults * 4 >= r.stack_faults)
+        fmt::print(out,
+                   "note: {} of {} fault stacks have 2 frames or fewer: the code was built without frame "
+                   "pointers, and the kernel's unwinder stops at the first function without one "
+                   "(rebuild with -fno-omit-frame-pointer for full stacks)\n",
+                   with_commas(r.shallow_stack_faults), with_commas(r.stack_faults));
+    if (r.stack_collisions)
+        fmt::print(out, "note: {} fault stacks were counted without their frames: the kernel's stack table "
+                        "had another stack in their bucket\n",
+                   with_commas(r.stack_collisions));
+    if (r.stacks_lost)
+        fmt::print(out, "note: {} stacks not counted: the kernel's stack table was full\n", with_commas(r.stacks_lost));
+}
+
+void render_crashes(std::ostream& out, const Report& r)
+{
+    for (const CrashRow& c : r.crashes) {
+        fmt::print(out, "\n{} in pid {} (thread {}) at {:.3f}s, {} at 0x{:x}:\n  {}\n", c.signal, c.pid, c.tid,
+                   c.time_s, c.code, c.addr, terminal_safe(c.explanation));
+        if (!c.location.empty())
+            fmt::print(out, "  faulting instruction: {} (ip 0x{:x})\n", terminal_safe(c.location), c.ip);
+    }
+}
+
+}  // namespace memtrace

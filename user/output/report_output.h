@@ -1,0 +1,68 @@
+// Where reports go: one output per mode, fed by the pipeline at each tick. Every write is checked:
+// a closed pipe or a full disk ends memtrace with an error, whatever the mode.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <ostream>
+
+#include "model/process_table.h"
+#include "output/event_printer.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/report.h"
+
+namespace memtrace {
+
+class ReportOutput {
+public:
+    virtual ~ReportOutput() = default;
+    virtual void interval(const Report& report) = 0;
+    // The last report; `end_reason` is the trace's enum mt_end_reason.
+    virtual void summary(const Report& report, uint32_t end_reason) = 0;
+};
+
+// "the target exited", "interrupted", ...
+const char* end_reason_text(uint32_t end_reason);
+
+// Throws std::runtime_error "cannot write WHAT: why" when `out` failed or fails to flush.
+void check_written(std::ostream& out, const char* what);
+
+// Plain-text snapshots each interval, then the summary and why the trace ended.
+class TextOutput : public ReportOutput {
+public:
+    explicit TextOutput(std::ostream& out) : out_(out) {}
+    void interval(const Report& report) override;
+    void summary(const Report& report, uint32_t end_reason) override;
+
+private:
+    std::ostream& out_;
+};
+
+// One NDJSON object per interval, then the summary object.
+class JsonOutput : public ReportOutput {
+public:
+    explicit JsonOutput(std::ostream& out) : out_(out) {}
+    void interval(const Report& report) override;
+    void summary(const Report& report, uint32_t end_reason) override;
+
+private:
+    std::ostream& out_;
+};
+
+// One line per record on `events`; the summary goes to `summary_out` (stderr), apart from them.
+class EventsOutput : public ReportOutput {
+public:
+    // Times count from the start of `pipeline`'s trace.
+    EventsOutput(std::FILE* events, const Pipeline& pipeline, std::ostream& summary_out);
+    void record(const Record& record, SegmentId segment, const Process& process);
+    void interval(const Report& report) override;
+    void summary(const Report& report, uint32_t end_reason) override;
+
+private:
+    const Pipeline& pipeline_;
+    EventPrinter printer_;
+    std::ostream& summary_out_;
+};
+
+}  // namespace memtrace

@@ -1,0 +1,149 @@
+#include "stream/record.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+namespace memtrace {
+namespace {
+
+constexpr size_t kMmapFixed = offsetof(mt_mmap, path);
+
+template <typename T>
+T load(const void* data)
+{
+    T value;
+    std::memcpy(&value, data, sizeof(T));
+    return value;
+}
+
+size_t padded8(size_t n) { return (n + 7) & ~size_t{7}; }
+
+// The variable part of an object record fits the bytes it came in.
+bool object_fits(const unsigned char* data, size_t size)
+{
+    const auto o = load<mt_object>(data);
+    if (o.build_id_len > MT_BUILD_ID_MAX)
+        return false;
+    size_t at = sizeof(mt_object) + size_t{o.nr_loads} * sizeof(mt_object_load);
+    for (unsigned i = 0; i < o.nr_sections; ++i) {
+        if (at + sizeof(mt_object_section) > size)
+            return false;
+        const auto s = load<mt_object_section>(data + at);
+        at += sizeof(mt_object_section) + padded8(s.name_len);
+    }
+    return at + o.path_len <= size;
+}
+
+bool stack_fits(const unsigned char* data, size_t size)
+{
+    const auto s = load<mt_stack>(data);
+    return s.nr_frames <= (size - sizeof(mt_stack)) / sizeof(uint64_t);
+}
+
+}  // namespace
+
+size_t record_min_size(uint16_t type)
+{
+    switch (type) {
+    case MT_REC_FAULT: return sizeof(mt_fault);
+    case MT_REC_MAJOR:
+    case MT_REC_FAULT_DONE: return sizeof(mt_major);
+    case MT_REC_SIGNAL: return sizeof(mt_signal);
+    case MT_REC_MMAP:
+    case MT_REC_VMA: return kMmapFixed;  // the path is as long as path_len says
+    case MT_REC_MUNMAP: return sizeof(mt_munmap);
+    case MT_REC_MREMAP: return sizeof(mt_mremap);
+    case MT_REC_MPROTECT: return sizeof(mt_mprotect);
+    case MT_REC_BRK: return sizeof(mt_brk);
+    case MT_REC_SHMAT:
+    case MT_REC_SHMDT: return sizeof(mt_shmat);
+    case MT_REC_EXEC: return sizeof(mt_exec);
+    case MT_REC_FORK:
+    case MT_REC_THREAD: return sizeof(mt_fork);
+    case MT_REC_EXIT: return sizeof(mt_exit);
+    case MT_REC_EXEC_BEGIN:
+    case MT_REC_EXEC_FAILED:
+    case MT_REC_LAYOUT: return sizeof(mt_header);
+    case MT_REC_TRACE_START: return sizeof(mt_trace_start);
+    case MT_REC_ATTACH: return sizeof(mt_attach);
+    case MT_REC_OBJECT: return sizeof(mt_object);
+    case MT_REC_COUNTERS: return sizeof(mt_counters);
+    case MT_REC_OVERFLOW: return sizeof(mt_overflow);
+    case MT_REC_STACK: return sizeof(mt_stack);
+    case MT_REC_RSS: return sizeof(mt_rss);
+    case MT_REC_KERNEL_FINAL: return sizeof(mt_kernel_final);
+    case MT_REC_TICK: return sizeof(mt_tick);
+    default: return 0;
+    }
+}
+
+std::optional<Record> decode_record(const void* data, size_t size)
+{
+    if (!data || size < sizeof(mt_header))
+        return std::nullopt;
+    const auto hdr = load<mt_header>(data);
+    size_t need = record_min_size(hdr.type);
+    if (need == 0 || size < need)
+        return std::nullopt;
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    if (hdr.type == MT_REC_OBJECT && !object_fits(bytes, size))
+        return std::nullopt;
+    if (hdr.type == MT_REC_STACK && !stack_fits(bytes, size))
+        return std::nullopt;
+    return Record(hdr, data, size);
+}
+
+std::string path_from_components(const char* buf, size_t len)
+{
+    std::vector<std::string_view> parts;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = strnlen(buf + i, len - i);
+        if (n)
+            parts.emplace_back(buf + i, n);
+        i += n + 1;
+    }
+    std::string path;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        path += '/';
+        path += *it;
+    }
+    return path;
+}
+
+MmapRecord mmap_of(const Record& r)
+{
+    const auto* bytes = static_cast<const unsigned char*>(r.data());
+    mt_mmap fixed{};
+    std::memcpy(&fixed, bytes, kMmapFixed);
+    MmapRecord m;
+    m.hdr = fixed.hdr;
+    m.addr = fixed.addr;
+    m.len = fixed.len;
+    m.pgoff = fixed.pgoff;
+    m.ino = fixed.ino;
+    m.dev = fixed.dev;
+    m.prot = fixed.prot;
+    m.mflags = fixed.mflags;
+    m.fd = fixed.fd;
+    m.path_flags = fixed.path_flags;
+    // The path is as long as path_len says, but never beyond the bytes that came.
+    size_t len = std::min<size_t>(fixed.path_len, r.size() - kMmapFixed);
+    if (len)
+        m.path = path_from_components(reinterpret_cast<const char*>(bytes + kMmapFixed), len);
+    return m;
+}
+
+StackRecord stack_of(const Record& r)
+{
+    const auto* bytes = static_cast<const unsigned char*>(r.data());
+    StackRecord s;
+    s.fixed = load<mt_stack>(bytes);
+    s.frames.resize(s.fixed.nr_frames);
+    if (s.fixed.nr_frames)
+        std::memcpy(s.frames.data(), bytes + sizeof(mt_stack), s.fixed.nr_frames * sizeof(uint64_t));
+    return s;
+}
+
+}  // namespace memtrace
