@@ -11,6 +11,7 @@ packages=(
   libelf-dev libdw-dev zlib1g-dev             # ELF sections (libelf)
   libfmt-dev libcli11-dev nlohmann-json3-dev  # formatting, options, JSON output
   libgtest-dev libxml2-dev                    # tests (libxml2: the SVG output parsed back)
+  chromium nodejs                             # browser tests of the SVG/HTML outputs (tests/browser)
   util-linux                                  # setpriv for the non-root test
 )
 
