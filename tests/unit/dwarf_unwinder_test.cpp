@@ -210,6 +210,23 @@ TEST(DwarfUnwinder, CrossesIntoASharedLibraryThroughThePlt)
     EXPECT_GE(unwinder.module_count(), 2u);
 }
 
+TEST(DwarfUnwinder, WalksThroughTheCSystemLibrary)
+{
+    OwnSymbols symbols;  // first: see OwnSymbols
+    StackSample sample = capture([](unwind_capture* c) { unwind_fixture_sort(c); });
+    DwarfUnwinder unwinder(own_code_at);
+    UnwoundStack stack = unwinder.unwind(sample);
+    std::vector<std::string> names = symbols.functions(stack);
+    ASSERT_GE(names.size(), 4u) << joined(names);
+    EXPECT_EQ(names[0], "unwind_fixture_compare") << joined(names);
+    // qsort's own frames (glibc's, or a sanitizer's interceptor), then its caller.
+    auto caller = std::find(names.begin(), names.end(), "unwind_fixture_sort");
+    ASSERT_NE(caller, names.end()) << joined(names);
+    EXPECT_GE(caller - names.begin(), 2) << joined(names);
+    ASSERT_NE(caller + 1, names.end()) << joined(names);
+    EXPECT_NE(caller[1].find("TestBody"), std::string::npos) << joined(names);
+}
+
 TEST(DwarfUnwinder, PassesThroughASignalFrame)
 {
     OwnSymbols symbols;  // first: see OwnSymbols
