@@ -180,6 +180,23 @@ struct DwarfUnwinder::Session {
         unusable_paths.clear();
     }
 
+    void begin_walk(const StackSample& sample_, size_t max_frames_, UnwoundStack& result_)
+    {
+        sample = &sample_;
+        result = &result_;
+        max_frames = max_frames_;
+        last_sp = sample_.regs.sp;
+        last_read_failed = last_read_above_copy = false;
+        stopped.reset();
+    }
+    UnwindEnd walk_end(int walked) const
+    {
+        if (stopped)
+            return *stopped;
+        if (last_read_failed)  // libdwfl takes an unreadable return address for the end of the stack
+            return last_read_above_copy ? UnwindEnd::stack_copy : UnwindEnd::lost;
+        return walked == 0 ? UnwindEnd::outermost : UnwindEnd::lost;
+    }
     int accept_frame(Dwfl_Frame* state);
     int stop(UnwindEnd why)
     {
@@ -391,21 +408,9 @@ UnwoundStack DwarfUnwinder::unwind(const StackSample& sample, size_t max_frames)
         result.end = UnwindEnd::lost;
         return result;
     }
-    s.sample = &sample;
-    s.result = &result;
-    s.max_frames = max_frames;
-    s.last_sp = sample.regs.sp;
-    s.last_read_failed = s.last_read_above_copy = false;
-    s.stopped.reset();
-
+    s.begin_walk(sample, max_frames, result);
     int walked = dwfl_getthread_frames(s.dwfl, kThreadId, Session::Callbacks::on_frame, &s);
-
-    if (s.stopped)
-        result.end = *s.stopped;
-    else if (s.last_read_failed)  // libdwfl takes an unreadable return address for the end of the stack
-        result.end = s.last_read_above_copy ? UnwindEnd::stack_copy : UnwindEnd::lost;
-    else
-        result.end = walked == 0 ? UnwindEnd::outermost : UnwindEnd::lost;
+    result.end = s.walk_end(walked);
     if (result.frames.empty() && max_frames > 0)
         result.frames.push_back(sample.regs.ip);
     result.truncated = result.end == UnwindEnd::stack_copy || result.end == UnwindEnd::max_frames;
