@@ -11,6 +11,7 @@ packages=(
   libelf-dev libdw-dev zlib1g-dev             # ELF sections (libelf)
   libfmt-dev libcli11-dev nlohmann-json3-dev  # formatting, options, JSON output
   libgtest-dev                                # tests
+  prometheus                                  # promtool: the unit tests check our text exposition with it
   util-linux                                  # setpriv for the non-root test
 )
 
