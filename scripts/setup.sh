@@ -10,6 +10,7 @@ packages=(
   libbpf-dev bpftool                          # libbpf 1.1, bpftool gen skeleton
   libelf-dev libdw-dev zlib1g-dev             # ELF sections (libelf)
   libfmt-dev libcli11-dev nlohmann-json3-dev  # formatting, options, JSON output
+  libmicrohttpd-dev                           # the HTTP endpoint of memtrace exporter
   libgtest-dev                                # tests
   prometheus                                  # promtool: the unit tests check our text exposition with it
   util-linux                                  # setpriv for the non-root test
