@@ -236,14 +236,15 @@ TEST(PrometheusText, InvalidUtf8IsReplaced)
     Exposition e = one(std::move(g));
 
     const std::string& r = kReplacement;
-    EXPECT_EQ(text_of(e), "# TYPE memtrace_up gauge\n"
-                          "memtrace_up{comm=\"a" + r + "\"} 1\n"
-                          "memtrace_up{comm=\"b" + r + "\"} 2\n"
-                          "memtrace_up{comm=\"c" + r + "x\"} 3\n"
-                          "memtrace_up{comm=\"d" + r + r + "\"} 4\n"
-                          "memtrace_up{comm=\"e" + r + r + r + "\"} 5\n"
-                          "memtrace_up{comm=\"f" + r + r + r + r + "\"} 6\n"
-                          "memtrace_up{comm=\"g\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"} 7\n");
+    const std::string samples = "memtrace_up{comm=\"a" + r + "\"} 1\n"
+                                "memtrace_up{comm=\"b" + r + "\"} 2\n"
+                                "memtrace_up{comm=\"c" + r + "x\"} 3\n"
+                                "memtrace_up{comm=\"d" + r + r + "\"} 4\n"
+                                "memtrace_up{comm=\"e" + r + r + r + "\"} 5\n"
+                                "memtrace_up{comm=\"f" + r + r + r + r + "\"} 6\n"
+                                "memtrace_up{comm=\"g\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"} 7\n";
+    EXPECT_EQ(text_of(e), "# TYPE memtrace_up gauge\n" + samples);
+    EXPECT_EQ(openmetrics_of(e), "# TYPE memtrace_up gauge\n" + samples + "# EOF\n");
 }
 
 TEST(PrometheusText, SeriesThatDifferOnlyInInvalidBytesCollide)
