@@ -10,8 +10,10 @@ packages=(
   libbpf-dev bpftool                          # libbpf 1.1, bpftool gen skeleton
   libelf-dev libdw-dev zlib1g-dev             # ELF sections (libelf)
   libfmt-dev libcli11-dev nlohmann-json3-dev  # formatting, options, JSON output
+  libmicrohttpd-dev                           # the HTTP endpoint of memtrace exporter
   libgtest-dev libxml2-dev                    # tests (libxml2: the SVG output parsed back)
   chromium nodejs                             # browser tests of the SVG/HTML outputs (tests/browser)
+  prometheus                                  # promtool and the server the exporter's tests scrape with
   util-linux                                  # setpriv for the non-root test
 )
 
