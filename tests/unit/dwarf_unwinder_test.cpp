@@ -21,8 +21,8 @@
 #include <gelf.h>
 #include <gtest/gtest.h>
 
-#include "core/elf_image.h"
-#include "core/maps_parser.h"
+#include "model/elf_image.h"
+#include "model/maps_parser.h"
 #include "unwind_fixture.h"
 
 namespace {

@@ -362,8 +362,9 @@ void AddressSpace::classify(Region& r, const Region* previous)
         std::optional<uint64_t> vaddr;
         // The mappings of one loaded object lie side by side and share one bias. Take it from the
         // neighbour when there is one: a page that two PT_LOADs share (the end of .eh_frame and
-        // the start of RELRO) is ambiguous on its own once RELRO has been made read-only.
-        if (elf && previous && previous->elf == elf && r.offset > previous->offset)
+        // the start of RELRO) is ambiguous on its own once RELRO has been made read-only, and in a
+        // small library it is mapped twice at the same file offset (so >=, not >).
+        if (elf && previous && previous->elf == elf && r.offset >= previous->offset)
             vaddr = r.start - previous->bias;
         else if (elf)
             vaddr = elf->vaddr_of_offset(r.offset, r.write, r.exec);

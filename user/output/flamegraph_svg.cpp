@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "core/format_util.h"
+#include "output/format_util.h"
 #include "flame_layout.h"
 #include "flamegraph_script.h"
 #include "xml_text.h"
