@@ -8,7 +8,8 @@ packages=(
   clang llvm                                  # clang -target bpf for the BPF object
   libclang-rt-14-dev                          # libFuzzer, ASan, UBSan for clang (scripts/fuzz.sh)
   libbpf-dev bpftool                          # libbpf 1.1, bpftool gen skeleton
-  libelf-dev libdw-dev zlib1g-dev             # ELF sections (libelf)
+  libelf-dev libdw-dev zlib1g-dev             # ELF sections (libelf), CRC-32 of trace file blocks (zlib)
+  libzstd-dev                                 # trace files (memtrace record) compressed with zstd
   libfmt-dev libcli11-dev nlohmann-json3-dev  # formatting, options, JSON output
   libmicrohttpd-dev                           # the HTTP endpoint of memtrace exporter
   libgtest-dev libxml2-dev                    # tests (libxml2: the SVG output parsed back)

@@ -15,6 +15,9 @@ EXAMPLES:
     memtrace -d 10 --json -p 1234     # 10 s, one NDJSON object per second, then a summary object
     memtrace --events -- ls           # every fault, mmap and brk as a line, with its segment
     memtrace maps -p 1234             # the annotated layout: mappings split into ELF sections
+    sudo memtrace record -- ./app     # trace ./app into memtrace.data (-o FILE)
+    memtrace report                   # the same reports from memtrace.data, no root needed
+    memtrace report --diff a.data b.data  # what changed between two traces
 
 Tracing needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF; `maps` needs only read
 access to /proc/PID. Output: the live view on a terminal, plain-text snapshots otherwise.)";
@@ -25,6 +28,12 @@ Cli::Cli() : app("memtrace: page faults, brk and mmap of a process, attributed t
 {
     app.footer(kExamples);
     setup_trace_options(app, trace);
+
+    record_cmd = app.add_subcommand("record", "Trace like the default command, and write the trace to a file");
+    setup_record_options(*record_cmd, record);
+
+    report_cmd = app.add_subcommand("report", "Report a trace file written by memtrace record (no root needed)");
+    setup_report_options(*report_cmd, report);
 
     maps_cmd = app.add_subcommand("maps", "Show the annotated memory layout of a process");
     setup_maps_options(*maps_cmd, maps);

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include "commands/cmd_maps.h"
+#include "commands/cmd_record.h"
+#include "commands/cmd_report.h"
 #include "commands/cmd_trace.h"
 
 namespace memtrace {
@@ -16,11 +18,15 @@ struct Cli {
     Cli& operator=(const Cli&) = delete;
 
     TraceOptions trace;  // the default command: -p PID or -- CMD ARGS
+    RecordOptions record;
+    ReportOptions report;
     MapsOptions maps;
     TraceOptions demo;
     double pace = 1.0;  // demo-workload --pace
 
     CLI::App app;
+    CLI::App* record_cmd = nullptr;
+    CLI::App* report_cmd = nullptr;
     CLI::App* maps_cmd = nullptr;
     CLI::App* demo_cmd = nullptr;
     CLI::App* workload_cmd = nullptr;

@@ -27,6 +27,10 @@ int main(int argc, char** argv)
     }
 
     try {
+        if (*cli.record_cmd)
+            return memtrace::run_record(cli.record);
+        if (*cli.report_cmd)
+            return memtrace::run_report(cli.report);
         if (*cli.maps_cmd)
             return memtrace::run_maps(cli.maps);
         if (*cli.demo_cmd)

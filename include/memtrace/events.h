@@ -365,6 +365,7 @@ enum mt_end_reason {
 	MT_END_TERMINATED = 4,
 	MT_END_QUIT = 5,
 	MT_END_DURATION = 6,
+	MT_END_CUT_SHORT = 7, /* a trace file that ends early: its reader ends the stream */
 };
 
 struct mt_tick {

@@ -16,7 +16,7 @@ public:
     CrashReports(const SegmentTable& segments, CodeLocator& locator) : segments_(segments), locator_(locator) {}
     void on_trace_start(const mt_trace_start& start) override { origin_ns_ = start.hdr.ts_ns; }
     void on_signal(const SignalEvent& e) override;
-    void report(Report& out, const ReportContext& context) override { out.crashes = crashes_; }
+    void report(Report& out, const ReportContext&) override { out.crashes = crashes_; }
 
 private:
     const SegmentTable& segments_;

@@ -130,7 +130,8 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
 
     SymbolizerCodeNamer namer;
     PipelineOptions pipeline_options;
-    pipeline_options.sites = o.sites;
+    // Nothing shown while recording: sites are named when the trace is reported, not each interval.
+    pipeline_options.sites = mode == OutputMode::None ? 0 : o.sites;
     Pipeline pipeline(pipeline_options, namer);
 
     LiveOptions live;
@@ -180,6 +181,8 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
         output = std::move(live_view);
     }
     pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
+        if (extras.on_report)
+            extras.on_report(report);
         if (!output)
             return;
         if (report.final)
@@ -200,7 +203,6 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
         hooks.keys_quit = [view] { return view->quit_requested(); };
         hooks.resized = [view] { view->redraw(); };
     }
-    hooks.after_tick = extras.after_tick;
     session.run(hooks);
 
     if (folded_fd) {

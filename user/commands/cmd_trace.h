@@ -12,6 +12,8 @@ class App;
 
 namespace memtrace {
 
+struct Report;
+
 struct TraceOptions {
     int pid = 0;
     std::vector<std::string> command;
@@ -35,11 +37,11 @@ void setup_trace_options(CLI::App& app, TraceOptions& options);
 // Runs the trace; returns the exit code. Throws std::runtime_error with a one-line message.
 int run_trace(const TraceOptions& options);
 
-// What `memtrace record` adds to a live run: every record also goes to `record`, and `after_tick`
-// runs after each interval (its progress line).
+// What `memtrace record` adds to a live run: every record also goes to `record`, and every report
+// to `on_report` (its progress line).
 struct LiveRunExtras {
     std::function<void(const void* data, size_t size)> record;
-    std::function<void()> after_tick;
+    std::function<void(const Report& report)> on_report;
     bool quiet = false;  // no report unless --text/--json/--events asked for one
 };
 int run_live(const TraceOptions& options, const LiveRunExtras& extras);

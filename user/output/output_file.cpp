@@ -11,16 +11,28 @@
 
 namespace memtrace {
 
-int open_output_file(const std::string& path, bool append)
+int open_output_file(const std::string& path, bool append, bool must_be_new)
 {
     // O_NONBLOCK: opening a FIFO without a reader fails instead of hanging; it is cleared below.
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (append ? O_APPEND : 0),
+    int fd = open(path.c_str(),
+                  O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (append ? O_APPEND : 0) |
+                      (must_be_new ? O_EXCL : 0),
                   0666);
     if (fd < 0) {
         int err = errno;
         throw std::runtime_error(fmt::format("cannot write {}: {}", path,
-                                             err == ELOOP ? "it is a symbolic link (not followed, for safety)"
-                                                          : strerror(err)));
+                                             err == ELOOP    ? "it is a symbolic link (not followed, for safety)"
+                                             : err == EEXIST ? "it exists (--force overwrites it)"
+                                                             : strerror(err)));
+    }
+    if (fd <= STDERR_FILENO) {
+        // 0, 1 or 2 were closed when memtrace started: move the file out of their way.
+        int moved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+        int err = errno;
+        close(fd);
+        if (moved < 0)
+            throw std::runtime_error(fmt::format("cannot write {}: {}", path, strerror(err)));
+        fd = moved;
     }
     struct stat st {};
     const char* refusal = nullptr;

@@ -21,6 +21,7 @@ const char* end_reason_text(uint32_t end_reason)
     case MT_END_TERMINATED: return "terminated";
     case MT_END_QUIT: return "quit";
     case MT_END_DURATION: return "duration elapsed";
+    case MT_END_CUT_SHORT: return "the recording was cut short: this is what it holds";
     default: return "the trace ended";
     }
 }

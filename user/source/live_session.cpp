@@ -190,8 +190,6 @@ uint32_t LiveSession::run(const LiveHooks& hooks)
         if (!stop && now >= next_tick) {
             refresh_kernel_tables(now);
             synth_->tick(now, false);
-            if (hooks.after_tick)
-                hooks.after_tick();
             while (next_tick <= now)
                 next_tick += interval;
         }

@@ -37,7 +37,6 @@ struct LiveHooks {
     int keys_fd = -1;                      // watched when >= 0
     std::function<bool()> keys_quit;       // reads the pending keys: true when the user asked to quit
     std::function<void()> resized;         // SIGWINCH
-    std::function<void()> after_tick;      // after each interval's records went out (progress lines)
 };
 
 class LiveSession {

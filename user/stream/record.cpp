@@ -78,6 +78,41 @@ size_t record_min_size(uint16_t type)
     }
 }
 
+const char* record_type_name(uint16_t type)
+{
+    switch (type) {
+    case MT_REC_FAULT: return "fault";
+    case MT_REC_MAJOR: return "major";
+    case MT_REC_MMAP: return "mmap";
+    case MT_REC_MUNMAP: return "munmap";
+    case MT_REC_MREMAP: return "mremap";
+    case MT_REC_MPROTECT: return "mprotect";
+    case MT_REC_BRK: return "brk";
+    case MT_REC_SHMAT: return "shmat";
+    case MT_REC_SHMDT: return "shmdt";
+    case MT_REC_EXEC: return "exec";
+    case MT_REC_FORK: return "fork";
+    case MT_REC_THREAD: return "thread";
+    case MT_REC_EXIT: return "exit";
+    case MT_REC_EXEC_BEGIN: return "exec_begin";
+    case MT_REC_EXEC_FAILED: return "exec_failed";
+    case MT_REC_VMA: return "vma";
+    case MT_REC_FAULT_DONE: return "fault_done";
+    case MT_REC_SIGNAL: return "signal";
+    case MT_REC_TRACE_START: return "trace_start";
+    case MT_REC_ATTACH: return "attach";
+    case MT_REC_OBJECT: return "object";
+    case MT_REC_COUNTERS: return "counters";
+    case MT_REC_OVERFLOW: return "overflow";
+    case MT_REC_STACK: return "stack";
+    case MT_REC_RSS: return "rss";
+    case MT_REC_KERNEL_FINAL: return "kernel_final";
+    case MT_REC_TICK: return "tick";
+    case MT_REC_LAYOUT: return "layout";
+    default: return "unknown";
+    }
+}
+
 std::optional<Record> decode_record(const void* data, size_t size)
 {
     if (!data || size < sizeof(mt_header))

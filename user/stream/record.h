@@ -18,6 +18,8 @@ namespace memtrace {
 
 // Smallest size a record of `type` may have; 0 for an unknown type.
 size_t record_min_size(uint16_t type);
+// "fault", "mmap", "tick", ...; "unknown" for an unknown type.
+const char* record_type_name(uint16_t type);
 
 // A record whose size has been checked for its type. It points into the caller's bytes: valid as
 // long as they are (the ring buffer's sample, or the trace file's block).

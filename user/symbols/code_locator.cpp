@@ -18,6 +18,8 @@ CodeLocator::Key CodeLocator::key(const AddressSpace& space, uint64_t ip)
             r->code_module = static_cast<uint32_t>(modules_.size());
             modules_.push_back(module);
             module_ids_.emplace(module, r->code_module);
+            if (r->elf)
+                namer_->expect_build_id(module, r->elf->build_id());
         } else {
             return {0, ip};
         }

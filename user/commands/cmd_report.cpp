@@ -1,0 +1,198 @@
+#include "commands/cmd_report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "analysis/report_diff.h"
+#include "commands/seconds_option.h"
+#include "output/folded.h"
+#include "output/format_util.h"
+#include "output/output_file.h"
+#include "output/render_diff.h"
+#include "output/report_output.h"
+#include "pipeline/pipeline.h"
+#include "stream/record_builder.h"
+#include "stream/trace_reader.h"
+#include "symbols/code_namer.h"
+
+namespace memtrace {
+namespace {
+
+std::pair<double, double> parse_time_window(const std::string& text)
+{
+    size_t comma = text.find(',');
+    try {
+        size_t used_a = 0, used_b = 0;
+        double from = std::stod(text.substr(0, comma), &used_a);
+        double to = comma == std::string::npos ? 1e300 : std::stod(text.substr(comma + 1), &used_b);
+        bool whole = used_a == comma || (comma == std::string::npos && used_a == text.size());
+        if (comma != std::string::npos)
+            whole = whole && used_b == text.size() - comma - 1;
+        if (whole && std::isfinite(from) && from >= 0 && to > from)
+            return {from, to};
+    } catch (const std::exception&) {
+    }
+    throw std::runtime_error(fmt::format("--time {}: give FROM,TO in seconds since the start, FROM < TO", text));
+}
+
+// The trace must hold what the user asks to see.
+void check_recorded(const nlohmann::json& meta, const ReportOptions& o, const std::string& file)
+{
+    const nlohmann::json options = meta.value("options", nlohmann::json::object());
+    if (o.latency && !options.value("latency", false))
+        throw std::runtime_error(fmt::format("{} was recorded without --latency: it holds no fault latencies", file));
+    if ((o.stacks || !o.folded.empty()) && !options.value("stacks", false))
+        throw std::runtime_error(fmt::format("{} was recorded without --stacks: it holds no stacks", file));
+}
+
+// Reads `file` through `pipeline`; ends the stream itself when the file was cut short. Returns
+// the problem with the file, if there was one.
+std::string replay(const std::string& file, Pipeline& pipeline, const ReportOptions& o)
+{
+    TraceReader reader(file);
+    check_recorded(reader.meta(), o, file);
+    uint64_t last_ts = 0;
+    TraceReader::Ending ending = reader.read([&](const void* data, size_t size) {
+        if (size >= sizeof(mt_header)) {
+            mt_header h;
+            std::memcpy(&h, data, sizeof(h));
+            last_ts = std::max<uint64_t>(last_ts, h.ts_ns);
+        }
+        pipeline.handle(data, size);
+    });
+    if (!pipeline.ended()) {
+        mt_tick end{};
+        end.hdr = header(MT_REC_TICK, 0, std::max<uint64_t>(last_ts, pipeline.origin_ns()));
+        end.flags = MT_TICK_FINAL;
+        end.end_reason = MT_END_CUT_SHORT;
+        pipeline.handle(&end, sizeof(end));
+    }
+    if (!ending.complete && ending.problem.empty())
+        ending.problem = "ends early";
+    return ending.complete ? std::string() : fmt::format("{} {}", file, ending.problem);
+}
+
+PipelineOptions pipeline_options(const ReportOptions& o)
+{
+    PipelineOptions p;
+    p.sites = o.sites;
+    if (o.interval_s > 0)
+        p.interval_s = o.interval_s;
+    if (o.pid > 0)
+        p.only_pid = static_cast<uint32_t>(o.pid);
+    if (!o.time.empty())
+        p.time_window = parse_time_window(o.time);
+    return p;
+}
+
+void report_mismatches(const SymbolizerCodeNamer& namer)
+{
+    for (const std::string& m : namer.mismatches())
+        fmt::print(stderr, "memtrace: no file of the recorded build of {} here: its code is named by offset\n",
+                   terminal_safe(m));
+}
+
+int run_diff(const ReportOptions& o)
+{
+    struct Side {
+        Report summary;
+        std::unordered_map<std::string, uint64_t> stacks;
+        std::string problem;
+    };
+    auto side = [&](const std::string& file) {
+        SymbolizerCodeNamer namer;
+        Pipeline pipeline(pipeline_options(o), namer);
+        Side s;
+        pipeline.set_report_handler([&](const Report& r, uint32_t) {
+            if (r.final)
+                s.summary = r;
+        });
+        s.problem = replay(file, pipeline, o);
+        s.stacks = pipeline.stacks().folded(MT_STACK_FAULT);
+        report_mismatches(namer);
+        return s;
+    };
+    Side a = side(o.diff.at(0)), b = side(o.diff.at(1));
+    ReportDiff diff = diff_reports(a.summary, b.summary, a.stacks, b.stacks);
+    if (o.json)
+        std::cout << diff_to_json(diff, o.diff[0], o.diff[1]).dump() << '\n';
+    else
+        render_diff_text(std::cout, diff, o.diff[0], o.diff[1], 20);
+    check_written(std::cout, "the report");
+    for (const Side* s : {&a, &b})
+        if (!s->problem.empty())
+            fmt::print(stderr, "memtrace: {}\n", terminal_safe(s->problem));
+    return a.problem.empty() && b.problem.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+void setup_report_options(CLI::App& app, ReportOptions& o)
+{
+    app.add_option("file", o.file, "Trace file written by memtrace record (default memtrace.data)");
+    app.add_option("--diff", o.diff, "Compare two traces: per segment, per site, per stack")->expected(2);
+    app.add_flag("--json", o.json, "One NDJSON object per interval, then a summary object (as live)");
+    app.add_flag("--events", o.events, "One line per event, with its segment (as live)");
+    app.add_flag("--text", o.text, "Plain-text snapshots and summary (the default)");
+    app.add_option("--sites", o.sites, "How many top faulting code locations to show (default 10, 0 = none)");
+    app.add_option("-i,--interval", o.interval_s, "Cut intervals every S seconds of the trace instead of as recorded")
+        ->check(seconds_between(0.001, 1e7));
+    app.add_option("--pid", o.pid, "Only this process's faults and calls")->check(CLI::PositiveNumber);
+    app.add_option("--time", o.time, "Only what happened FROM,TO seconds after the start");
+    app.add_option("--folded", o.folded, "Write the fault stacks to FILE, folded (needs a trace recorded with --stacks)");
+    app.add_flag("--latency", o.latency, "Require the fault latencies (a trace recorded with --latency)");
+    app.add_flag("--stacks", o.stacks, "Require the stacks (a trace recorded with --stacks)");
+}
+
+int run_report(const ReportOptions& o)
+{
+    if (o.json && o.events)
+        throw std::runtime_error("--json and --events are two different outputs: pick one");
+    if (!o.diff.empty())
+        return run_diff(o);
+    std::optional<int> folded_fd;
+    if (!o.folded.empty())
+        folded_fd = open_output_file(o.folded);
+    SymbolizerCodeNamer namer;
+    Pipeline pipeline(pipeline_options(o), namer);
+    std::unique_ptr<ReportOutput> output;
+    if (o.events) {
+        auto events = std::make_unique<EventsOutput>(stdout, pipeline, std::cerr);
+        pipeline.set_record_observer(
+            [out = events.get()](const Record& r, SegmentId seg, const Process& p) { out->record(r, seg, p); });
+        output = std::move(events);
+    } else if (o.json) {
+        output = std::make_unique<JsonOutput>(std::cout);
+    } else {
+        output = std::make_unique<TextOutput>(std::cout);
+    }
+    pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
+        if (report.final)
+            output->summary(report, end_reason);
+        else
+            output->interval(report);
+    });
+    std::string problem = replay(o.file, pipeline, o);
+    if (folded_fd) {
+        uint64_t lines = write_folded(*folded_fd, pipeline.stacks().folded(MT_STACK_FAULT));
+        close(*folded_fd);
+        fmt::print(stderr, "memtrace: wrote {} fault stacks to {}\n", lines, o.folded);
+    }
+    report_mismatches(namer);
+    if (!problem.empty()) {
+        fmt::print(stderr, "memtrace: {}\n", terminal_safe(problem));
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace memtrace
