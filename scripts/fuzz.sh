@@ -19,7 +19,7 @@ fi
 secs=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_maps fuzz_elf fuzz_records fuzz_names fuzz_cli)
+((${#targets[@]})) || targets=(fuzz_maps fuzz_elf fuzz_records fuzz_names fuzz_trace_file fuzz_cli)
 build=build-fuzz
 
 # -O1 and line tables only: the usual fuzzing trade-off, and half the build time of -O2 -g.

@@ -62,7 +62,14 @@ TEST_F(RootTest, StoppedConsumerKeepsTotalsAndSegmentsExact)
         if (seg["segment"] == "anon")
             anon = seg["faults"];
     }
-    EXPECT_EQ(bss, 4096u) << s["segments"].dump();
+    // 4096 pages of bss_block, and the first .bss page (crt's completed.0, read then written at
+    // exit: up to 2 faults). Before the RELRO neighbour rule took equal offsets, those 2 were
+    // attributed to ".got" in -p mode: /proc shows the RELRO page as a second r-- mapping at the
+    // same file offset, and its bias came out one page off.
+    EXPECT_GE(bss, 4096u) << s["segments"].dump();
+    EXPECT_LE(bss, 4098u) << s["segments"].dump();
+    for (const json& seg : s["segments"])
+        EXPECT_NE(seg["segment"], "overflow_workload .got") << "no write reaches .got after RELRO: " << s["segments"].dump();
     EXPECT_EQ(anon, 32768u) << s["segments"].dump();
 }
 

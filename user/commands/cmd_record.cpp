@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "output/format_util.h"
+#include "output/render_json.h"
 #include "pipeline/report.h"
 #include "stream/trace_writer.h"
 #include "version.h"
@@ -25,8 +26,12 @@ nlohmann::json description(const RecordOptions& o)
         meta["host"] = {{"name", u.nodename}, {"kernel", u.release}, {"machine", u.machine}};
     if (o.trace.pid)
         meta["target"] = {{"pid", o.trace.pid}};
-    else
-        meta["target"] = {{"command", o.trace.command}};
+    else {
+        nlohmann::json argv = nlohmann::json::array();
+        for (const std::string& arg : o.trace.command)
+            argv.push_back(json_name(arg));  // any bytes, kept exactly
+        meta["target"] = {{"command", argv}};
+    }
     meta["options"] = {{"follow", o.trace.follow},     {"interval_s", o.trace.interval_s},
                        {"latency", o.trace.latency},   {"stacks", o.trace.stacks || !o.trace.folded.empty()},
                        {"ringbuf_mib", o.trace.ringbuf_mib}};

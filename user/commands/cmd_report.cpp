@@ -54,12 +54,10 @@ void check_recorded(const nlohmann::json& meta, const ReportOptions& o, const st
         throw std::runtime_error(fmt::format("{} was recorded without --stacks: it holds no stacks", file));
 }
 
-// Reads `file` through `pipeline`; ends the stream itself when the file was cut short. Returns
+// Reads the trace through `pipeline`; ends the stream itself when the file was cut short. Returns
 // the problem with the file, if there was one.
-std::string replay(const std::string& file, Pipeline& pipeline, const ReportOptions& o)
+std::string replay(TraceReader& reader, const std::string& file, Pipeline& pipeline)
 {
-    TraceReader reader(file);
-    check_recorded(reader.meta(), o, file);
     uint64_t last_ts = 0;
     TraceReader::Ending ending = reader.read([&](const void* data, size_t size) {
         if (size >= sizeof(mt_header)) {
@@ -116,7 +114,9 @@ int run_diff(const ReportOptions& o)
             if (r.final)
                 s.summary = r;
         });
-        s.problem = replay(file, pipeline, o);
+        TraceReader reader(file);
+        check_recorded(reader.meta(), o, file);
+        s.problem = replay(reader, file, pipeline);
         s.stacks = pipeline.stacks().folded(MT_STACK_FAULT);
         report_mismatches(namer);
         return s;
@@ -159,6 +159,8 @@ int run_report(const ReportOptions& o)
         throw std::runtime_error("--json and --events are two different outputs: pick one");
     if (!o.diff.empty())
         return run_diff(o);
+    TraceReader reader(o.file);
+    check_recorded(reader.meta(), o, o.file);
     std::optional<int> folded_fd;
     if (!o.folded.empty())
         folded_fd = open_output_file(o.folded);
@@ -181,7 +183,7 @@ int run_report(const ReportOptions& o)
         else
             output->interval(report);
     });
-    std::string problem = replay(o.file, pipeline, o);
+    std::string problem = replay(reader, o.file, pipeline);
     if (folded_fd) {
         uint64_t lines = write_folded(*folded_fd, pipeline.stacks().folded(MT_STACK_FAULT));
         close(*folded_fd);

@@ -16,28 +16,28 @@
 
 namespace memtrace {
 
+TraceReader::OwnedFd::~OwnedFd()
+{
+    if (fd >= 0)
+        ::close(fd);
+}
+
+void TraceReader::FreeDctx::operator()(ZSTD_DCtx_s* dctx) const { ZSTD_freeDCtx(dctx); }
+
 TraceReader::TraceReader(const std::string& path) : name_(path)
 {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    owned_.fd = fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd_ < 0)
         throw std::runtime_error(fmt::format("cannot read {}: {}", path, strerror(errno)));
-    own_fd_ = true;
     struct stat st {};
-    if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd_);
+    if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode))
         throw std::runtime_error(fmt::format("cannot read {}: not a regular file", path));
-    }
     open_stream();
 }
 
 TraceReader::TraceReader(int fd, std::string name) : name_(std::move(name)), fd_(fd) { open_stream(); }
 
-TraceReader::~TraceReader()
-{
-    if (own_fd_ && fd_ >= 0)
-        ::close(fd_);
-    ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_));
-}
+TraceReader::~TraceReader() = default;
 
 bool TraceReader::read_exact(void* into, size_t size, size_t& got)
 {
@@ -59,7 +59,9 @@ bool TraceReader::read_exact(void* into, size_t size, size_t& got)
 
 void TraceReader::open_stream()
 {
-    dctx_ = ZSTD_createDCtx();
+    dctx_.reset(ZSTD_createDCtx());
+    if (!dctx_)
+        throw std::runtime_error("zstd: cannot make a decompression context");
     TraceFileHeader header{};
     size_t got = 0;
     if (!read_exact(&header, sizeof(header), got)) {
@@ -128,7 +130,7 @@ bool TraceReader::read_block(TraceBlockHeader& h, std::vector<unsigned char>& pa
     }
     if (h.compression == kTraceZstd) {
         std::vector<unsigned char> raw(h.raw_size);
-        size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(dctx_), raw.data(), raw.size(), payload.data(),
+        size_t n = ZSTD_decompressDCtx(dctx_.get(), raw.data(), raw.size(), payload.data(),
                                        payload.size());
         if (ZSTD_isError(n) || n != h.raw_size) {
             problem = fmt::format("damaged block at offset {} (does not decompress)", at);

@@ -5,10 +5,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+struct ZSTD_DCtx_s;
 
 namespace memtrace {
 
@@ -40,12 +43,20 @@ private:
     bool read_exact(void* into, size_t size, size_t& got);
     bool read_block(struct TraceBlockHeader& header, std::vector<unsigned char>& payload, std::string& problem);
 
+    struct OwnedFd {
+        int fd = -1;
+        ~OwnedFd();
+    };
+    struct FreeDctx {
+        void operator()(ZSTD_DCtx_s* dctx) const;
+    };
+
     std::string name_;
+    OwnedFd owned_;  // the file opened by path (a constructor that throws still closes it)
     int fd_ = -1;
-    bool own_fd_ = false;
     uint64_t offset_ = 0;
     nlohmann::json meta_;
-    void* dctx_ = nullptr;  // ZSTD_DCtx
+    std::unique_ptr<ZSTD_DCtx_s, FreeDctx> dctx_;
 };
 
 }  // namespace memtrace

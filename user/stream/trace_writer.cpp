@@ -37,13 +37,24 @@ nlohmann::json record_types()
 
 }  // namespace
 
+void TraceWriter::FreeCctx::operator()(ZSTD_CCtx_s* cctx) const { ZSTD_freeCCtx(cctx); }
+
 TraceWriter::TraceWriter(const std::string& path, bool force, nlohmann::json meta, int zstd_level)
-    : path_(path), level_(zstd_level)
+    : path_(path), level_(zstd_level), cctx_(ZSTD_createCCtx())
 {
-    fd_ = open_output_file(path, false, !force);
-    cctx_ = ZSTD_createCCtx();
     if (!cctx_)
         throw std::runtime_error("zstd: cannot make a compression context");
+    fd_ = open_output_file(path, false, !force);
+    try {
+        start(std::move(meta));
+    } catch (...) {
+        close(fd_);  // no destructor runs for a constructor that throws
+        throw;
+    }
+}
+
+void TraceWriter::start(nlohmann::json meta)
+{
     raw_.reserve(kTraceBlockRaw + 64 * 1024);
     TraceFileHeader header{};
     std::memcpy(header.magic, kTraceMagic, sizeof(header.magic));
@@ -69,7 +80,6 @@ TraceWriter::~TraceWriter()
         }
         close(fd_);
     }
-    ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_));
 }
 
 void TraceWriter::write_all(const void* data, size_t size)
@@ -123,7 +133,7 @@ void TraceWriter::flush_records()
     if (raw_.empty())
         return;
     compressed_.resize(ZSTD_compressBound(raw_.size()));
-    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), compressed_.data(), compressed_.size(), raw_.data(),
+    size_t n = ZSTD_compressCCtx(cctx_.get(), compressed_.data(), compressed_.size(), raw_.data(),
                                  raw_.size(), level_);
     if (ZSTD_isError(n))
         throw std::runtime_error(fmt::format("zstd: {}", ZSTD_getErrorName(n)));

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+struct ZSTD_CCtx_s;
 
 namespace memtrace {
 
@@ -32,15 +35,20 @@ public:
     const std::string& path() const { return path_; }
 
 private:
+    void start(nlohmann::json meta);  // the file header and the META block
     void write_block(uint16_t kind, const void* payload, size_t size, uint32_t raw_size, uint32_t records,
                      uint16_t compression);
     void flush_records();
     void write_all(const void* data, size_t size);
 
+    struct FreeCctx {
+        void operator()(ZSTD_CCtx_s* cctx) const;
+    };
+
     std::string path_;
     int fd_ = -1;
     int level_;
-    void* cctx_ = nullptr;  // ZSTD_CCtx
+    std::unique_ptr<ZSTD_CCtx_s, FreeCctx> cctx_;
     std::vector<unsigned char> raw_, compressed_;
     uint32_t block_records_ = 0;
     uint64_t records_ = 0, bytes_in_ = 0, written_ = 0, blocks_ = 0;
