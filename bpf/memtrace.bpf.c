@@ -26,6 +26,8 @@ const volatile bool wait_for_exec = false;
 const volatile bool measure_latency = false;
 /* --stacks: count user stacks of faults, brk and mmap in the kernel. */
 const volatile bool record_stacks = false;
+/* --fault-source perf-event: faults come from the software perf event, not the tracepoints. */
+const volatile bool faults_from_perf_event = false;
 
 bool target_execed = false;
 
@@ -51,6 +53,23 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } traced SEC(".maps");
+
+/* Faults of a process that found no room in `overflow` either: counted, to be placed nowhere. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} overflow_unplaced SEC(".maps");
+
+/* Processes that share a traced address space without being traced themselves (vfork,
+ * clone(CLONE_VM) without -f): their mapping calls change what the traced one sees. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} sharers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -79,6 +98,9 @@ struct syscall_args {
 	__u64 args[6];
 	__u64 aux;
 	__u64 enter_ns;
+	__u64 faults_at_enter;  /* the thread's minflt+majflt, for calls that fault through get_user_pages */
+	__u32 call;             /* enum mt_call */
+	__u32 traced_faults;    /* kernel-mode faults the thread took meanwhile (traced, so not untraced) */
 };
 
 struct {
@@ -131,7 +153,7 @@ static __always_inline void submit_batched(void *rec, __u64 pending)
 }
 
 /* A fault (or its major mark) that is not streamed: counted for its page in the kernel. */
-static __always_inline void count_overflow(__u32 tgid, __u64 addr, bool major)
+static __always_inline void count_overflow(__u32 tgid, __u64 addr, bool major, __u16 flags)
 {
 	struct mt_overflow_key key = {.tgid = tgid, .pad = 0, .page = addr & ~4095ULL};
 	if (!major)
@@ -142,15 +164,33 @@ static __always_inline void count_overflow(__u32 tgid, __u64 addr, bool major)
 		bpf_map_update_elem(&overflow, &key, &zero, BPF_NOEXIST);
 		c = bpf_map_lookup_elem(&overflow, &key);
 		if (!c) {
-			if (!major)
-				count(MT_CNT_OVERFLOW_LOST);
+			if (major)
+				return;
+			count(MT_CNT_OVERFLOW_LOST);
+			/* Still the process's: counted for it, if not for a page. */
+			__u64 *n = bpf_map_lookup_elem(&overflow_unplaced, &tgid);
+			if (n) {
+				__sync_fetch_and_add(n, 1);
+			} else {
+				__u64 one = 1;
+				bpf_map_update_elem(&overflow_unplaced, &tgid, &one, BPF_NOEXIST);
+			}
 			return;
 		}
 	}
-	if (major)
+	if (major) {
 		__sync_fetch_and_add(&c->major, 1);
-	else
-		__sync_fetch_and_add(&c->faults, 1);
+		return;
+	}
+	__sync_fetch_and_add(&c->faults, 1);
+	if (flags & MT_FAULT_WRITE)
+		__sync_fetch_and_add(&c->writes, 1);
+	if (flags & MT_FAULT_INSTR)
+		__sync_fetch_and_add(&c->instr, 1);
+	if (flags & MT_FAULT_PROTECTION)
+		__sync_fetch_and_add(&c->protection, 1);
+	if (flags & MT_FAULT_KERNEL_MODE)
+		__sync_fetch_and_add(&c->kernel_mode, 1);
 }
 
 /* Room in the ring for one more fault-path record, or NULL (then counted in `overflow`). */
@@ -195,14 +235,15 @@ static __always_inline int on_fault(void *ctx, unsigned long address, __u64 ip,
 	count(MT_CNT_FAULTS);
 	if (record_stacks)
 		count_stack(ctx, pid_tgid >> 32, MT_STACK_FAULT);
+	__u16 flags = (error_code & 0x1f) | extra_flags;
 	__u64 pending;
 	struct mt_fault *f = reserve_fault_record(sizeof(*f), &pending);
 	if (!f) {
-		count_overflow(pid_tgid >> 32, address, false);
+		count_overflow(pid_tgid >> 32, address, false, flags);
 		return 0;
 	}
 	fill_header(&f->hdr, MT_REC_FAULT, pid_tgid);
-	f->hdr.flags = (error_code & 0x1f) | extra_flags;
+	f->hdr.flags = flags;
 	f->addr = address;
 	f->ip = ip;
 	submit_batched(f, pending);
@@ -215,27 +256,79 @@ int BPF_PROG(handle_fault_user, unsigned long address, struct pt_regs *regs, uns
 	return on_fault(ctx, address, regs->ip, error_code, 0); /* a BTF pointer: a plain load, no helper call */
 }
 
-/* Faults the kernel takes on user memory (copy_to_user into a fresh buffer...) count in the
- * process's minflt too. Kernel addresses (vmalloc and friends) are not the process's. */
-SEC("tp_btf/page_fault_kernel")
-int BPF_PROG(handle_fault_kernel, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+/* A kernel-mode fault inside a system call whose get_user_pages faults memtrace measures from the
+ * thread's counters: this one raised a tracepoint, so it is not among those. */
+static __always_inline void note_traced_kernel_fault(__u64 pid_tgid)
+{
+	__u32 tid = (__u32)pid_tgid;
+	struct syscall_args *a = bpf_map_lookup_elem(&pending, &tid);
+	if (a)
+		a->traced_faults += 1;
+}
+
+/* A fault the kernel takes on user memory of a traced process, with the user ip of the system
+ * call it is in, or nothing (0) when it is not the process's (no mm, a kernel address, or under
+ * pagefault_disable(), where it is not handled, only fails). */
+static __always_inline bool kernel_fault_site(unsigned long address, __u64 *ip)
 {
 	if (address > MT_USER_ADDR_MAX)
-		return 0;
+		return false;
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (!task->mm)
-		return 0;
+		return false;
 	/* Under pagefault_disable() (copy_from_user_nofault: a stack walk, this program's own
 	 * bpf_get_stackid among them) the fault is not handled, only fails: not the process's.
 	 * A plain load: BPF_CORE_READ would read it inside bpf_probe_read_kernel's own
 	 * pagefault_disable(), and always see it set. */
 	if (task->pagefault_disabled)
-		return 0;
+		return false;
 	/* The code that faulted is the kernel's (copy_to_user...); the site worth showing is the user
 	 * instruction that made the system call. */
 	struct pt_regs *user_regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	__u64 ip = user_regs ? user_regs->ip : 0;
+	*ip = user_regs ? user_regs->ip : 0;
+	return true;
+}
+
+/* Faults the kernel takes on user memory (copy_to_user into a fresh buffer...) count in the
+ * process's minflt too. Kernel addresses (vmalloc and friends) are not the process's. */
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(handle_fault_kernel, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	__u64 ip;
+	if (!kernel_fault_site(address, &ip))
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!is_traced(pid_tgid >> 32))
+		return 0;
+	note_traced_kernel_fault(pid_tgid);
 	return on_fault(ctx, address, ip, error_code, MT_FAULT_KERNEL_MODE);
+}
+
+/* --fault-source perf-event: the software perf event PERF_COUNT_SW_PAGE_FAULTS, on every CPU,
+ * for kernels (or architectures) without the x86 page-fault tracepoints. It fires in the fault
+ * handler once the fault is known to be the process's (pagefault_disable() already excluded),
+ * with the fault's registers. */
+SEC("perf_event")
+int handle_fault_perf(struct bpf_perf_event_data *ctx)
+{
+	if (ctx->addr > MT_USER_ADDR_MAX)
+		return 0;
+	/* The context allows 8-byte loads of the registers only: cs is the low half of its word. */
+	bool user = (*(__u64 *)&ctx->regs.cs & 3) != 0;
+	__u64 ip = ctx->regs.ip;
+	if (!user) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct pt_regs *user_regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		ip = user_regs ? user_regs->ip : 0;
+		__u64 pid_tgid = bpf_get_current_pid_tgid();
+		if (is_traced(pid_tgid >> 32))
+			note_traced_kernel_fault(pid_tgid);
+	}
+	/* No error code here (orig_ax is -1 by now); an instruction fetch faults on the instruction. */
+	__u16 flags = MT_FAULT_ACCESS_UNKNOWN | (user ? MT_FAULT_USER : MT_FAULT_KERNEL_MODE);
+	if (user && ctx->addr >= ip && ctx->addr < ip + 16)
+		flags |= MT_FAULT_INSTR;
+	return on_fault(ctx, ctx->addr, ip, 0, flags);
 }
 
 /* Software perf event PERF_COUNT_SW_PAGE_FAULTS_MAJ: fires on the faulting thread once the fault
@@ -253,7 +346,7 @@ static __always_inline int on_fault_done(struct bpf_perf_event_data *ctx, bool m
 		/* Its fault may have been streamed: the major mark then lands on the same page here. A
 		 * minor completion (--latency) carries only a time, which is dropped. */
 		if (major)
-			count_overflow(pid_tgid >> 32, ctx->addr, true);
+			count_overflow(pid_tgid >> 32, ctx->addr, true, 0);
 		return 0;
 	}
 	fill_header(&m->hdr, measure_latency ? MT_REC_FAULT_DONE : MT_REC_MAJOR, pid_tgid);
@@ -282,40 +375,104 @@ int handle_minor(struct bpf_perf_event_data *ctx)
  * syscall: no tracefs needed, and 2 links to tear down instead of 18 (each detach waits for an
  * RCU grace period, about 70 ms here). Every syscall of the system passes through them either way
  * (the per-syscall events hang off the same raw tracepoint); a switch on the number comes first.
+ * Both ABIs: a 32-bit (ia32) task has its own numbers and argument registers.
  */
-#if defined(__TARGET_ARCH_x86)
-#define NR_mmap 9
-#define NR_mprotect 10
-#define NR_munmap 11
-#define NR_brk 12
-#define NR_mremap 25
-#define NR_shmat 30
-#define NR_execve 59
-#define NR_shmdt 67
-#define NR_execveat 322
-#else
+#if !defined(__TARGET_ARCH_x86)
 #error "syscall numbers for this architecture are not filled in yet"
 #endif
+
+/* What a syscall is to the model, whatever its ABI. */
+enum mt_call {
+	MT_CALL_NONE = 0,
+	MT_CALL_MMAP,      /* offset in bytes */
+	MT_CALL_MMAP2,     /* ia32 mmap2: offset in pages */
+	MT_CALL_OLD_MMAP,  /* ia32 old mmap: one pointer to six 32-bit arguments */
+	MT_CALL_MUNMAP,
+	MT_CALL_MPROTECT,
+	MT_CALL_BRK,
+	MT_CALL_MREMAP,
+	MT_CALL_SHMAT,
+	MT_CALL_SHMDT,
+	MT_CALL_EXECVE,
+	MT_CALL_MADVISE,
+	MT_CALL_MLOCK,
+};
+
+#define MT_USER32_CS 0x23
+
+static __always_inline __u32 call_of(long id, bool compat)
+{
+	if (compat) {
+		switch (id) {
+		case 90: return MT_CALL_OLD_MMAP;
+		case 192: return MT_CALL_MMAP2;
+		case 91: return MT_CALL_MUNMAP;
+		case 125: return MT_CALL_MPROTECT;
+		case 45: return MT_CALL_BRK;
+		case 163: return MT_CALL_MREMAP;
+		case 397: return MT_CALL_SHMAT;
+		case 398: return MT_CALL_SHMDT;
+		case 11: case 358: return MT_CALL_EXECVE;
+		case 219: return MT_CALL_MADVISE;
+		case 150: case 152: case 376: return MT_CALL_MLOCK;
+		default: return MT_CALL_NONE;
+		}
+	}
+	switch (id) {
+	case 9: return MT_CALL_MMAP;
+	case 11: return MT_CALL_MUNMAP;
+	case 10: return MT_CALL_MPROTECT;
+	case 12: return MT_CALL_BRK;
+	case 25: return MT_CALL_MREMAP;
+	case 30: return MT_CALL_SHMAT;
+	case 67: return MT_CALL_SHMDT;
+	case 59: case 322: return MT_CALL_EXECVE;
+	case 28: return MT_CALL_MADVISE;
+	case 149: case 151: case 325: return MT_CALL_MLOCK;
+	default: return MT_CALL_NONE;
+	}
+}
 
 static __always_inline bool syscall_failed(long ret)
 {
 	return ret < 0 && ret > -4096;
 }
 
-#define MT_PATH_DEPTH 24
+#define MT_MADV_POPULATE_READ 22
+#define MT_MADV_POPULATE_WRITE 23
+#define MT_MAP_LOCKED 0x2000
+#define MT_MAP_POPULATE 0x8000
+#define MT_MAP_FIXED 0x10
+#define MT_MAP_ANONYMOUS 0x20
 
-/* Scratch space for a path walk: the bpf_loop callback writes here (it cannot be handed
- * ring-buffer memory), the caller copies the result into its record. One per CPU: tracing
- * programs do not nest on a CPU. */
-struct path_scratch {
-	char buf[MT_FILE_PATH_LEN];
-};
+/* Calls that may fault through get_user_pages (no tracepoint): the thread's counters are read at
+ * entry and exit, and the difference is reported. */
+static __always_inline bool faults_untraced(struct syscall_args *a)
+{
+	switch (a->call) {
+	case MT_CALL_EXECVE:
+	case MT_CALL_MLOCK: return true;
+	case MT_CALL_MADVISE: return a->args[2] == MT_MADV_POPULATE_READ || a->args[2] == MT_MADV_POPULATE_WRITE;
+	case MT_CALL_MMAP: return (a->args[3] & (MT_MAP_POPULATE | MT_MAP_LOCKED)) != 0;
+	default: return false;
+	}
+}
 
+static __always_inline __u64 thread_faults(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, min_flt) + BPF_CORE_READ(task, maj_flt);
+}
+
+#define MT_PATH_DEPTH 64
+
+/* A mapping record being built: the path walk's bpf_loop callback writes the path here (it
+ * cannot be handed ring-buffer memory), and the record goes out with bpf_ringbuf_output, only as
+ * long as its path. One per CPU: tracing programs do not nest on a CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct path_scratch);
+	__type(value, struct mt_mmap);
 } scratch SEC(".maps");
 
 struct path_walk {
@@ -331,7 +488,7 @@ struct path_walk {
 static long path_step(__u64 index, struct path_walk *w)
 {
 	__u32 zero = 0;
-	struct path_scratch *out = bpf_map_lookup_elem(&scratch, &zero);
+	struct mt_mmap *out = bpf_map_lookup_elem(&scratch, &zero);
 	if (!out)
 		return 1;
 	/* Locals, not w->field, inside BPF_CORE_READ: CO-RE must not relocate our own struct. */
@@ -368,15 +525,15 @@ static long path_step(__u64 index, struct path_walk *w)
 	barrier_var(off); /* keep clang from dropping the mask it can prove redundant */
 	off &= MT_FILE_PATH_LEN - MT_COMPONENT_MAX - 1;
 	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-	long n = bpf_probe_read_kernel_str(&out->buf[off], MT_COMPONENT_MAX, name);
-	if (n <= 0 || (n == 2 && out->buf[off] == '/'))
+	long n = bpf_probe_read_kernel_str(&out->path[off], MT_COMPONENT_MAX, name);
+	if (n <= 0 || (n == 2 && out->path[off] == '/'))
 		return 1;
 	w->off = off + n;
 	w->dentry = parent;
 	return last;
 }
 
-/* Writes the path of `file` into m->path as components, leaf first. */
+/* Writes the path of `file` into the scratch record's path, as components, leaf first. */
 static __always_inline void read_file_path(struct file *file, struct mt_mmap *m)
 {
 	struct path_walk w = {};
@@ -385,13 +542,45 @@ static __always_inline void read_file_path(struct file *file, struct mt_mmap *m)
 	w.mnt = (void *)w.vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	w.flags = MT_PATH_TRUNCATED; /* until the walk reaches a root */
 	bpf_loop(MT_PATH_DEPTH, path_step, &w, 0);
-	__u32 zero = 0;
-	struct path_scratch *out = bpf_map_lookup_elem(&scratch, &zero);
-	if (!out)
-		return;
-	bpf_probe_read_kernel(m->path, sizeof(m->path), out->buf);
 	m->path_len = w.off < MT_FILE_PATH_LEN ? w.off : MT_FILE_PATH_LEN;
 	m->path_flags = w.flags;
+}
+
+/* The scratch record, emptied of the last one's fields. */
+static __always_inline struct mt_mmap *mapping_scratch(void)
+{
+	__u32 zero = 0;
+	struct mt_mmap *m = bpf_map_lookup_elem(&scratch, &zero);
+	if (!m)
+		return NULL;
+	m->ino = 0;
+	m->dev = 0;
+	m->fd = -1;
+	m->path_len = 0;
+	m->path_flags = 0;
+	m->pad = 0;
+	return m;
+}
+
+static __always_inline void describe_file(struct file *file, struct mt_mmap *m)
+{
+	m->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	m->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	read_file_path(file, m);
+}
+
+/* Sends the scratch record, as long as its path; false when the ring had no room. */
+static __always_inline bool send_mapping(struct mt_mmap *m)
+{
+	__u64 size = m->path_len;
+	if (size > MT_FILE_PATH_LEN)
+		size = MT_FILE_PATH_LEN;
+	size += offsetof(struct mt_mmap, path);
+	if (bpf_ringbuf_output(&events, m, size, 0) != 0) {
+		count(MT_CNT_DROPPED);
+		return false;
+	}
+	return true;
 }
 
 static long vma_size_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
@@ -400,59 +589,54 @@ static long vma_size_cb(struct task_struct *task, struct vm_area_struct *vma, vo
 	return 0;
 }
 
-static __always_inline void emit_mmap(__u64 pid_tgid, long ret, struct syscall_args *a)
+static __always_inline void emit_mmap(__u64 pid_tgid, __u32 tgid, long ret, struct syscall_args *a)
 {
-	struct mt_mmap *m = reserve(sizeof(*m));
+	struct mt_mmap *m = mapping_scratch();
 	if (!m)
 		return;
 	fill_header(&m->hdr, MT_REC_MMAP, pid_tgid);
+	m->hdr.tgid = tgid;
 	m->addr = ret;
 	m->len = a->args[1];
 	m->prot = a->args[2];
 	m->mflags = a->args[3];
 	m->fd = (int)a->args[4];
 	m->pgoff = a->args[5];
-	m->ino = 0;
-	m->dev = 0;
-	m->path_len = 0;
-	m->path_flags = 0;
-	m->pad = 0;
-	/* MAP_ANONYMOUS (0x20) ignores fd. Otherwise name the file through the fd table: the fd is
+	/* MAP_ANONYMOUS ignores fd. Otherwise name the file through the fd table: the fd is
 	 * typically closed right after mmap (ld.so does), so userspace could not look it up later. */
-	if (!(m->mflags & 0x20) && m->fd >= 0) {
+	if (!(m->mflags & MT_MAP_ANONYMOUS) && m->fd >= 0) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
 		unsigned int max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
 		struct file *file = NULL;
 		if ((unsigned int)m->fd < max_fds)
 			bpf_probe_read_kernel(&file, sizeof(file), &fds[m->fd]);
-		if (file) {
-			m->ino = BPF_CORE_READ(file, f_inode, i_ino);
-			m->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-			read_file_path(file, m);
-		}
+		if (file)
+			describe_file(file, m);
 	}
-	bpf_ringbuf_submit(m, 0);
+	send_mapping(m);
 }
 
-static __always_inline void emit_range(__u64 pid_tgid, __u16 type, struct syscall_args *a)
+static __always_inline void emit_range(__u64 pid_tgid, __u32 tgid, __u16 type, struct syscall_args *a)
 {
 	struct mt_munmap *m = reserve(sizeof(*m));
 	if (!m)
 		return;
 	fill_header(&m->hdr, type, pid_tgid);
+	m->hdr.tgid = tgid;
 	m->addr = a->args[0];
 	m->len = a->args[1];
 	m->enter_ns = a->enter_ns;
 	bpf_ringbuf_submit(m, 0);
 }
 
-static __always_inline void emit_mremap(__u64 pid_tgid, long ret, struct syscall_args *a)
+static __always_inline void emit_mremap(__u64 pid_tgid, __u32 tgid, long ret, struct syscall_args *a)
 {
 	struct mt_mremap *m = reserve(sizeof(*m));
 	if (!m)
 		return;
 	fill_header(&m->hdr, MT_REC_MREMAP, pid_tgid);
+	m->hdr.tgid = tgid;
 	m->old_addr = a->args[0];
 	m->old_len = a->args[1];
 	m->new_len = a->args[2];
@@ -461,27 +645,29 @@ static __always_inline void emit_mremap(__u64 pid_tgid, long ret, struct syscall
 	bpf_ringbuf_submit(m, 0);
 }
 
-static __always_inline void emit_mprotect(__u64 pid_tgid, struct syscall_args *a)
+static __always_inline void emit_mprotect(__u64 pid_tgid, __u32 tgid, struct syscall_args *a)
 {
 	struct mt_mprotect *m = reserve(sizeof(*m));
 	if (!m)
 		return;
 	fill_header(&m->hdr, MT_REC_MPROTECT, pid_tgid);
+	m->hdr.tgid = tgid;
 	m->addr = a->args[0];
 	m->len = a->args[1];
 	m->prot = a->args[2];
 	bpf_ringbuf_submit(m, 0);
 }
 
-static __always_inline void emit_brk(__u64 pid_tgid, long ret, struct syscall_args *a)
+static __always_inline void emit_brk(__u64 pid_tgid, __u32 tgid, long ret, struct syscall_args *a)
 {
-	__u64 new_brk = ret;
+	__u64 new_brk = (unsigned long)ret;
 	if (new_brk == a->aux) /* a query (brk(0)) or a refused request: nothing moved */
 		return;
 	struct mt_brk *b = reserve(sizeof(*b));
 	if (!b)
 		return;
 	fill_header(&b->hdr, MT_REC_BRK, pid_tgid);
+	b->hdr.tgid = tgid;
 	struct task_struct *task = bpf_get_current_task_btf();
 	b->start_brk = BPF_CORE_READ(task, mm, start_brk);
 	b->old_brk = a->aux;
@@ -489,19 +675,20 @@ static __always_inline void emit_brk(__u64 pid_tgid, long ret, struct syscall_ar
 	bpf_ringbuf_submit(b, 0);
 }
 
-static __always_inline void emit_shm(__u64 pid_tgid, __u16 type, long ret, struct syscall_args *a)
+static __always_inline void emit_shm(__u64 pid_tgid, __u32 tgid, __u16 type, long ret, struct syscall_args *a)
 {
 	struct mt_shmat *s = reserve(sizeof(*s));
 	if (!s)
 		return;
 	fill_header(&s->hdr, type, pid_tgid);
+	s->hdr.tgid = tgid;
 	if (type == MT_REC_SHMAT) {
-		s->addr = ret;
+		s->addr = (unsigned long)ret;
 		s->shmid = (long)a->args[0];
 		/* The segment may be removed before userspace reads this: take its size from the new
 		 * VMA. bpf_find_vma costs about 12 us here, paid once per shmat, never per fault. */
 		__u64 size = 0;
-		bpf_find_vma(bpf_get_current_task_btf(), ret, vma_size_cb, &size, 0);
+		bpf_find_vma(bpf_get_current_task_btf(), s->addr, vma_size_cb, &size, 0);
 		s->size = size;
 	} else {
 		s->addr = a->args[0];
@@ -509,6 +696,19 @@ static __always_inline void emit_shm(__u64 pid_tgid, __u16 type, long ret, struc
 		s->size = 0;
 	}
 	bpf_ringbuf_submit(s, 0);
+}
+
+static __always_inline void emit_untraced(__u64 pid_tgid, __u32 tgid, __u32 cause, __u64 faults)
+{
+	struct mt_untraced *u = reserve(sizeof(*u));
+	if (!u)
+		return;
+	fill_header(&u->hdr, MT_REC_UNTRACED, pid_tgid);
+	u->hdr.tgid = tgid;
+	u->cause = cause;
+	u->pad = 0;
+	u->faults = faults;
+	bpf_ringbuf_submit(u, 0);
 }
 
 /* The kernel faults on the new image's pages (clearing the .bss tail, writing the auxv) before
@@ -522,50 +722,157 @@ static __always_inline void emit_marker(__u64 pid_tgid, __u16 type)
 	bpf_ringbuf_submit(h, 0);
 }
 
-/* A 32-bit (ia32) task uses other syscall numbers and argument registers: its mapping syscalls
- * are not modelled (its faults still count, attributed as far as the exec layout goes). */
-#define MT_USER32_CS 0x23
-
-/* The syscalls that change the address space (or replace it): every other one leaves at once. */
-static __always_inline bool is_modelled_syscall(long id)
+/* Whose address space a call changes: the process's own when it is traced; the traced one it
+ * shares when it is an untraced sharer (vfork, clone(CLONE_VM)). 0: nobody memtrace models. */
+static __always_inline __u32 modelled_tgid(__u32 tgid)
 {
-	switch (id) {
-	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk: case NR_mremap:
-	case NR_shmat: case NR_shmdt: case NR_execve: case NR_execveat:
-		return true;
-	default:
-		return false;
+	if (is_traced(tgid))
+		return tgid;
+	if (bpf_map_lookup_elem(&sharers, &tgid))
+		return tgid;
+	return 0;
+}
+
+/* ---- resync after a failed call ----
+ *
+ * A mapping call can fail part way (mprotect over a range with a hole returns ENOMEM after
+ * changing the mapped part): then the VMAs of its range are sent as they are, and the model takes
+ * them. Rare, so the walk's cost does not matter. */
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
+
+#define MT_VM_SHARED 0x8
+#define MT_VM_PFNMAP 0x400
+
+/* Fills the scratch record from one VMA (MT_REC_VMA), as exec's layout and a resync send them. */
+static __always_inline void describe_vma(struct mt_mmap *m, struct vm_area_struct *vma, __u64 start_brk,
+					 __u64 start_stack, __u64 vdso)
+{
+	/* Read with BPF_CORE_READ, not as BTF pointer loads: on this kernel the verifier scans all of
+	 * vmlinux's BTF by name for every such load it checks (btf_nested_type_is_trusted), which
+	 * made exec's walk 35 ms of memtrace's start-up. These paths are rare: a helper call is free. */
+	__u64 flags = BPF_CORE_READ(vma, vm_flags);
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	__u64 vm_start = BPF_CORE_READ(vma, vm_start), vm_end = BPF_CORE_READ(vma, vm_end);
+	m->addr = vm_start;
+	m->len = vm_end - vm_start;
+	m->pgoff = file ? BPF_CORE_READ(vma, vm_pgoff) << 12 : 0; /* anonymous vm_pgoff is the address */
+	m->prot = flags & 7; /* VM_READ|VM_WRITE|VM_EXEC have the PROT_* values */
+	m->mflags = (flags & MT_VM_SHARED ? 0x01 : 0x02) | (file ? 0 : MT_MAP_ANONYMOUS);
+	if (file)
+		describe_file(file, m);
+	else if (vm_start <= start_stack && start_stack < vm_end)
+		m->path_flags = MT_VMA_STACK;
+	else if (vm_start == start_brk)
+		m->path_flags = MT_VMA_HEAP;
+	else if (vm_start == vdso)
+		m->path_flags = MT_VMA_VDSO;
+	else if (flags & MT_VM_PFNMAP)
+		m->path_flags = MT_VMA_VVAR;
+}
+
+static __always_inline void emit_resync(__u64 pid_tgid, __u32 tgid, __u64 start, __u64 len)
+{
+	__u64 end = start + len;
+	if (end < start || len == 0)
+		return;
+	struct mt_munmap *r = reserve(sizeof(*r));
+	if (!r)
+		return;
+	fill_header(&r->hdr, MT_REC_RESYNC, pid_tgid);
+	r->hdr.tgid = tgid;
+	r->addr = start;
+	r->len = len;
+	r->enter_ns = 0;
+	bpf_ringbuf_submit(r, 0);
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 start_brk = BPF_CORE_READ(task, mm, start_brk);
+	__u64 start_stack = BPF_CORE_READ(task, mm, start_stack);
+	__u64 vdso = (__u64)BPF_CORE_READ(task, mm, context.vdso);
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	bpf_iter_task_vma_new(&it, task, start);
+	while ((vma = bpf_iter_task_vma_next(&it))) {
+		if (BPF_CORE_READ(vma, vm_start) >= end)
+			break;
+		struct mt_mmap *m = mapping_scratch();
+		if (!m)
+			break;
+		fill_header(&m->hdr, MT_REC_VMA, pid_tgid);
+		m->hdr.tgid = tgid;
+		m->hdr.flags = MT_VMA_RESYNC;
+		describe_vma(m, vma, start_brk, start_stack, vdso);
+		send_mapping(m);
+	}
+	bpf_iter_task_vma_destroy(&it);
+}
+
+/* The range a failed call may have changed part of; 0 length for calls that change nothing when
+ * they fail. */
+static __always_inline __u64 failed_range(struct syscall_args *a, __u64 *start)
+{
+	*start = a->args[0];
+	switch (a->call) {
+	case MT_CALL_MPROTECT:
+	case MT_CALL_MUNMAP: return a->args[1];
+	case MT_CALL_MREMAP: return a->args[1];
+	case MT_CALL_MMAP:
+	case MT_CALL_MMAP2: return (a->args[3] & MT_MAP_FIXED) ? a->args[1] : 0;
+	default: return 0;
 	}
 }
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
-	if (BPF_CORE_READ(regs, cs) == MT_USER32_CS)
-		return 0;
-	if (!is_modelled_syscall(id))
+	bool compat = BPF_CORE_READ(regs, cs) == MT_USER32_CS;
+	__u32 call = call_of(id, compat);
+	if (call == MT_CALL_NONE)
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!is_traced(pid_tgid >> 32))
+	__u32 tgid = modelled_tgid(pid_tgid >> 32);
+	if (!tgid)
 		return 0;
-	if (id == NR_execve || id == NR_execveat) {
+	bool traced = is_traced(pid_tgid >> 32);
+	if (call == MT_CALL_EXECVE && traced)
 		emit_marker(pid_tgid, MT_REC_EXEC_BEGIN);
-		return 0;
-	}
-	if (record_stacks && (id == NR_brk || id == NR_mmap))
-		count_stack(ctx, pid_tgid >> 32, id == NR_brk ? MT_STACK_BRK : MT_STACK_MMAP);
-	/* x86_64 syscall arguments: rdi, rsi, rdx, r10, r8, r9. */
+	if (traced && record_stacks && (call == MT_CALL_BRK || call == MT_CALL_MMAP || call == MT_CALL_MMAP2))
+		count_stack(ctx, tgid, call == MT_CALL_BRK ? MT_STACK_BRK : MT_STACK_MMAP);
 	struct syscall_args a = {};
-	a.args[0] = BPF_CORE_READ(regs, di);
-	a.args[1] = BPF_CORE_READ(regs, si);
-	a.args[2] = BPF_CORE_READ(regs, dx);
-	a.args[3] = BPF_CORE_READ(regs, r10);
-	a.args[4] = BPF_CORE_READ(regs, r8);
-	a.args[5] = BPF_CORE_READ(regs, r9);
-	if (id == NR_brk) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		a.aux = BPF_CORE_READ(task, mm, brk);
+	a.call = call;
+	if (compat) { /* ia32: ebx, ecx, edx, esi, edi, ebp, 32 bits each */
+		a.args[0] = (__u32)BPF_CORE_READ(regs, bx);
+		a.args[1] = (__u32)BPF_CORE_READ(regs, cx);
+		a.args[2] = (__u32)BPF_CORE_READ(regs, dx);
+		a.args[3] = (__u32)BPF_CORE_READ(regs, si);
+		a.args[4] = (__u32)BPF_CORE_READ(regs, di);
+		a.args[5] = (__u32)BPF_CORE_READ(regs, bp);
+	} else { /* x86_64: rdi, rsi, rdx, r10, r8, r9 */
+		a.args[0] = BPF_CORE_READ(regs, di);
+		a.args[1] = BPF_CORE_READ(regs, si);
+		a.args[2] = BPF_CORE_READ(regs, dx);
+		a.args[3] = BPF_CORE_READ(regs, r10);
+		a.args[4] = BPF_CORE_READ(regs, r8);
+		a.args[5] = BPF_CORE_READ(regs, r9);
 	}
+	if (call == MT_CALL_OLD_MMAP) { /* the arguments are in user memory */
+		__u32 args[6] = {};
+		bpf_probe_read_user(args, sizeof(args), (void *)a.args[0]);
+		for (int i = 0; i < 6; ++i)
+			a.args[i] = args[i];
+		a.call = MT_CALL_MMAP;
+	} else if (call == MT_CALL_MMAP2) {
+		a.args[5] <<= 12;
+		a.call = MT_CALL_MMAP;
+	}
+	if (a.call == MT_CALL_MMAP && compat)
+		a.args[4] = (__s32)a.args[4]; /* fd -1 stays -1 */
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (call == MT_CALL_BRK)
+		a.aux = BPF_CORE_READ(task, mm, brk);
+	if (faults_untraced(&a))
+		a.faults_at_enter = thread_faults(task);
 	a.enter_ns = bpf_ktime_get_ns();
 	__u32 tid = (__u32)pid_tgid;
 	bpf_map_update_elem(&pending, &tid, &a, BPF_ANY);
@@ -575,20 +882,10 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 {
-	if (BPF_CORE_READ(regs, cs) == MT_USER32_CS)
-		return 0;
-	long id = BPF_CORE_READ(regs, orig_ax);
-	if (!is_modelled_syscall(id))
+	bool compat = BPF_CORE_READ(regs, cs) == MT_USER32_CS;
+	if (call_of(BPF_CORE_READ(regs, orig_ax), compat) == MT_CALL_NONE)
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!is_traced(pid_tgid >> 32))
-		return 0;
-	if (id == NR_execve || id == NR_execveat) {
-		/* A successful exec does not return here as the old image; a failed one does. */
-		if (syscall_failed(ret))
-			emit_marker(pid_tgid, MT_REC_EXEC_FAILED);
-		return 0;
-	}
 	__u32 tid = (__u32)pid_tgid;
 	struct syscall_args *saved = bpf_map_lookup_elem(&pending, &tid);
 	if (!saved)
@@ -596,16 +893,45 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	struct syscall_args a;
 	__builtin_memcpy(&a, saved, sizeof(a));
 	bpf_map_delete_elem(&pending, &tid);
-	if (id != NR_brk && syscall_failed(ret))
+	__u32 tgid = modelled_tgid(pid_tgid >> 32);
+	if (!tgid)
 		return 0;
-	switch (id) {
-	case NR_mmap: emit_mmap(pid_tgid, ret, &a); break;
-	case NR_munmap: emit_range(pid_tgid, MT_REC_MUNMAP, &a); break;
-	case NR_mremap: emit_mremap(pid_tgid, ret, &a); break;
-	case NR_mprotect: emit_mprotect(pid_tgid, &a); break;
-	case NR_brk: emit_brk(pid_tgid, ret, &a); break;
-	case NR_shmat: emit_shm(pid_tgid, MT_REC_SHMAT, ret, &a); break;
-	case NR_shmdt: emit_shm(pid_tgid, MT_REC_SHMDT, ret, &a); break;
+	bool failed = syscall_failed(ret);
+	if (compat && !failed)
+		ret = (__u32)ret; /* a 32-bit task's addresses */
+	/* What get_user_pages faulted in during the call, beyond what raised a tracepoint. */
+	if (faults_untraced(&a) && is_traced(pid_tgid >> 32)) {
+		__u64 delta = thread_faults(bpf_get_current_task_btf()) - a.faults_at_enter;
+		delta = delta > a.traced_faults ? delta - a.traced_faults : 0;
+		/* A successful exec's own faults are measured at its exec record. */
+		if (delta && !(a.call == MT_CALL_EXECVE && !failed)) {
+			__u32 cause = a.call == MT_CALL_EXECVE  ? MT_UNTRACED_FAILED_EXEC
+				    : a.call == MT_CALL_MADVISE ? MT_UNTRACED_POPULATE
+				    : a.call == MT_CALL_MMAP    ? MT_UNTRACED_MMAP_POPULATE
+								: MT_UNTRACED_MLOCK;
+			emit_untraced(pid_tgid, tgid, cause, delta);
+		}
+	}
+	if (a.call == MT_CALL_EXECVE) {
+		/* A successful exec does not return here as the old image; a failed one does. */
+		if (failed && is_traced(pid_tgid >> 32))
+			emit_marker(pid_tgid, MT_REC_EXEC_FAILED);
+		return 0;
+	}
+	if (failed && a.call != MT_CALL_BRK) {
+		__u64 start, len = failed_range(&a, &start);
+		if (len)
+			emit_resync(pid_tgid, tgid, start, len);
+		return 0;
+	}
+	switch (a.call) {
+	case MT_CALL_MMAP: emit_mmap(pid_tgid, tgid, ret, &a); break;
+	case MT_CALL_MUNMAP: emit_range(pid_tgid, tgid, MT_REC_MUNMAP, &a); break;
+	case MT_CALL_MREMAP: emit_mremap(pid_tgid, tgid, ret, &a); break;
+	case MT_CALL_MPROTECT: emit_mprotect(pid_tgid, tgid, &a); break;
+	case MT_CALL_BRK: emit_brk(pid_tgid, tgid, ret, &a); break;
+	case MT_CALL_SHMAT: emit_shm(pid_tgid, tgid, MT_REC_SHMAT, ret, &a); break;
+	case MT_CALL_SHMDT: emit_shm(pid_tgid, tgid, MT_REC_SHMDT, ret, &a); break;
 	}
 	return 0;
 }
@@ -657,15 +983,9 @@ int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info, struct task_st
 
 /* ---- process life ---- */
 
-extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym;
-extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
-extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
 extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) __ksym;
 extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __ksym;
 extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __ksym;
-
-#define MT_VM_SHARED 0x8
-#define MT_VM_PFNMAP 0x400
 
 /* Sends one MT_REC_VMA per mapping of the image exec just built. Userspace cannot read
  * /proc/PID/maps for this: a short-lived program is gone before the record is read. */
@@ -683,55 +1003,49 @@ static __always_inline bool emit_exec_layout(struct task_struct *p, __u64 pid_tg
 	if (bpf_iter_task_vma_new(&it, p, 0) != 0) /* mmap lock busy: userspace falls back to /proc */
 		complete = false;
 	while ((vma = bpf_iter_task_vma_next(&it))) {
-		struct mt_mmap *m = reserve(sizeof(*m));
+		struct mt_mmap *m = mapping_scratch();
 		if (!m) {
 			complete = false;
 			break;
 		}
 		fill_header(&m->hdr, MT_REC_VMA, pid_tgid);
-		/* Read with BPF_CORE_READ, not as BTF pointer loads: on this kernel the verifier scans
-		 * all of vmlinux's BTF by name for every such load it checks (btf_nested_type_is_trusted),
-		 * which made this loop 35 ms of memtrace's start-up. Exec is rare: a helper call is free. */
-		__u64 flags = BPF_CORE_READ(vma, vm_flags);
-		struct file *file = BPF_CORE_READ(vma, vm_file);
-		__u64 vm_start = BPF_CORE_READ(vma, vm_start), vm_end = BPF_CORE_READ(vma, vm_end);
-		m->addr = vm_start;
-		m->len = vm_end - vm_start;
-		m->pgoff = file ? BPF_CORE_READ(vma, vm_pgoff) << 12 : 0; /* anonymous vm_pgoff is the address */
-		m->prot = flags & 7; /* VM_READ|VM_WRITE|VM_EXEC have the PROT_* values */
-		m->mflags = (flags & MT_VM_SHARED ? 0x01 : 0x02) | (file ? 0 : 0x20);
-		m->fd = -1;
-		m->ino = 0;
-		m->dev = 0;
-		m->path_len = 0;
-		m->path_flags = 0;
-		m->pad = 0;
-		if (file) {
-			m->ino = BPF_CORE_READ(file, f_inode, i_ino);
-			m->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-			read_file_path(file, m);
-		} else if (vm_start <= start_stack && start_stack < vm_end) {
-			m->path_flags = MT_VMA_STACK;
-		} else if (vm_start == start_brk) {
-			m->path_flags = MT_VMA_HEAP;
-		} else if (vm_start == vdso) {
-			m->path_flags = MT_VMA_VDSO;
-		} else if (flags & MT_VM_PFNMAP) {
-			m->path_flags = MT_VMA_VVAR;
+		describe_vma(m, vma, start_brk, start_stack, vdso);
+		if (!send_mapping(m)) {
+			complete = false;
+			break;
 		}
-		bpf_ringbuf_submit(m, 0);
 	}
 	bpf_iter_task_vma_destroy(&it);
 	return complete;
+}
+
+/* An untraced process that shared a traced address space no longer does (it exec'd or exited):
+ * its changes are not the traced process's any more. */
+static __always_inline void leave_shared_mm(__u32 tgid, __u64 pid_tgid)
+{
+	bpf_map_delete_elem(&sharers, &tgid);
+	struct mt_exit *e = reserve(sizeof(*e));
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_header(&e->hdr, MT_REC_EXIT, pid_tgid);
+	e->hdr.tgid = tgid;
+	e->hdr.flags = MT_EXIT_LEFT_MM;
+	bpf_ringbuf_submit(e, 0);
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if ((__u32)(pid_tgid >> 32) == target_tgid)
+	__u32 tgid = pid_tgid >> 32;
+	if (tgid == target_tgid)
 		target_execed = true;
-	if (!is_traced(pid_tgid >> 32))
+	if (bpf_map_lookup_elem(&sharers, &tgid)) {
+		leave_shared_mm(tgid, pid_tgid);  /* a new image: it shares nothing any more */
+		return 0;
+	}
+	if (!is_traced(tgid))
 		return 0;
 	bool complete = emit_exec_layout(p, pid_tgid);
 	struct mt_exec *e = reserve(sizeof(*e));
@@ -760,17 +1074,27 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	__u32 child_tgid = BPF_CORE_READ(child, tgid);
 	bool thread = child_tgid == parent_tgid;
+	/* vfork and clone(CLONE_VM) without CLONE_THREAD: another process in the same address space. */
+	bool shares = !thread && BPF_CORE_READ(child, mm) == BPF_CORE_READ(parent, mm);
+	__u16 flags = shares ? MT_FORK_SHARES_MM : 0;
 	if (!thread) {
-		if (!follow_forks)
-			return 0;
 		__u8 one = 1;
-		bpf_map_update_elem(&traced, &child_tgid, &one, BPF_ANY);
+		if (follow_forks) {
+			bpf_map_update_elem(&traced, &child_tgid, &one, BPF_ANY);
+		} else if (shares) {
+			/* Not followed, but what it maps is there for the traced process too. */
+			bpf_map_update_elem(&sharers, &child_tgid, &one, BPF_ANY);
+			flags |= MT_FORK_UNTRACED;
+		} else {
+			return 0;
+		}
 	}
 	struct mt_fork *f = reserve(sizeof(*f));
 	if (!f)
 		return 0;
 	fill_header(&f->hdr, thread ? MT_REC_THREAD : MT_REC_FORK, bpf_get_current_pid_tgid());
 	f->hdr.tgid = parent_tgid;
+	f->hdr.flags = flags;
 	f->child_tgid = child_tgid;
 	f->child_tid = BPF_CORE_READ(child, pid);
 	/* copy_thread() already put the new thread's stack pointer in its saved user registers. */
@@ -784,11 +1108,16 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	if (!is_traced(tgid))
+	bool sharer = bpf_map_lookup_elem(&sharers, &tgid) != NULL;
+	if (!sharer && !is_traced(tgid))
 		return 0;
 	/* Only the last thread of the process: signal->live was decremented before this tracepoint. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
+	if (sharer) {
+		leave_shared_mm(tgid, bpf_get_current_pid_tgid());
+		return 0;
+	}
 	if (tgid != target_tgid)
 		bpf_map_delete_elem(&traced, &tgid);
 	struct mt_exit *e = reserve(sizeof(*e));

@@ -13,7 +13,7 @@
 
 #define MT_COMM_LEN 16
 #define MT_PATH_LEN 256      /* exec file name */
-#define MT_FILE_PATH_LEN 512 /* mapped file path, as components (see mt_mmap.path) */
+#define MT_FILE_PATH_LEN 4352 /* mapped file path, as components (see mt_mmap.path): PATH_MAX and a component */
 #define MT_COMPONENT_MAX 256 /* longest path component kept; MT_FILE_PATH_LEN - this is a power of two */
 
 enum mt_record_type {
@@ -35,7 +35,9 @@ enum mt_record_type {
 	MT_REC_VMA = 16,     /* one mapping of a new image, sent at exec before MT_REC_EXEC (struct mt_mmap) */
 	MT_REC_FAULT_DONE = 17, /* the thread's last fault was handled (latency mode; struct mt_major) */
 	MT_REC_SIGNAL = 18,  /* SIGSEGV or SIGBUS generated for a traced thread */
-	MT_REC_KERNEL_TYPE_MAX = 19,
+	MT_REC_RESYNC = 19,  /* a mapping call failed part way: MT_REC_VMA records (MT_VMA_RESYNC) give the range as it is (struct mt_munmap) */
+	MT_REC_UNTRACED = 20, /* faults the kernel counted inside a system call without a tracepoint (struct mt_untraced) */
+	MT_REC_KERNEL_TYPE_MAX = 21,
 
 	/* Records memtrace's user space adds to the stream; BPF never sends them. What the live side
 	 * learns outside the ring buffer (/proc at attach, the kernel's counters, the clock) becomes
@@ -61,6 +63,11 @@ enum mt_fault_flags {
 	MT_FAULT_INSTR = 1 << 4,      /* instruction fetch */
 	MT_FAULT_KERNEL_MODE = 1 << 8, /* taken by the kernel on a user address (e.g. read() into a fresh buffer) */
 };
+
+/* More mt_fault.hdr.flags: the software perf event (--fault-source perf-event) does not carry the
+ * error code (x86's entry code moves it out of the saved registers), so reads are not told from
+ * writes there; an instruction fetch is known by the address being the instruction's. */
+#define MT_FAULT_ACCESS_UNKNOWN (1 << 9)
 
 /* Indexes of the per-CPU counters map `counters`: exact totals kept in the kernel, so that a
  * record lost to a full ring buffer still counts. */
@@ -147,6 +154,32 @@ struct mt_mmap {
 /* mt_exec.hdr.flags: the MT_REC_VMA records before it list the whole new image. */
 #define MT_EXEC_LAYOUT_COMPLETE 1
 
+/* mt_mmap.hdr.flags of an MT_REC_VMA record that follows MT_REC_RESYNC: applied at once. */
+#define MT_VMA_RESYNC 1
+
+/* mt_fork.hdr.flags */
+#define MT_FORK_SHARES_MM 1 /* the child uses the parent's address space (vfork, clone(CLONE_VM)) */
+#define MT_FORK_UNTRACED 2  /* not followed (no -f): only its changes to the shared address space come */
+
+/* mt_exit.hdr.flags */
+#define MT_EXIT_LEFT_MM 1 /* an untraced process that shared a traced address space exec'd: it no longer does */
+
+/* Why the kernel counted faults that raised no tracepoint (get_user_pages inside a system call). */
+enum mt_untraced_cause {
+	MT_UNTRACED_FAILED_EXEC = 1, /* execve() copied its arguments, then failed */
+	MT_UNTRACED_POPULATE = 2,    /* madvise(MADV_POPULATE_READ/WRITE) */
+	MT_UNTRACED_MMAP_POPULATE = 3, /* mmap(MAP_POPULATE or MAP_LOCKED) */
+	MT_UNTRACED_MLOCK = 4,       /* mlock(), mlock2(), mlockall() */
+	MT_UNTRACED_CAUSE_MAX = 5,
+};
+
+struct mt_untraced {
+	struct mt_header hdr;
+	__u32 cause;  /* enum mt_untraced_cause */
+	__u32 pad;
+	__u64 faults; /* the thread's minflt+majflt across the call, less the faults it traced meanwhile */
+};
+
 struct mt_munmap {
 	struct mt_header hdr; /* ts_ns: when the call returned */
 	__u64 addr;
@@ -222,7 +255,12 @@ struct mt_overflow_key {
 struct mt_overflow_count {
 	__u64 faults;
 	__u64 major;
+	__u64 writes, instr, protection, kernel_mode; /* of `faults`, by their error code */
 };
+
+/* mt_overflow.hdr.flags: faults of a process that found no room even in the overflow table, so no
+ * page to place them on (`page` is 0). */
+#define MT_OVERFLOW_UNPLACED 1
 
 /* A fault signal: what the kernel knew when it decided to send it. */
 struct mt_signal {
@@ -261,6 +299,7 @@ enum mt_rss_member {
 #define MT_TRACE_LATENCY 1 /* FAULT_DONE records follow every fault */
 #define MT_TRACE_STACKS 2  /* MT_REC_STACK records come at each tick */
 #define MT_TRACE_FOLLOW 4  /* children are traced */
+#define MT_TRACE_PERF_FAULTS 8 /* faults come from the software perf event (MT_FAULT_ACCESS_UNKNOWN) */
 
 struct mt_trace_start {
 	struct mt_header hdr; /* ts_ns: the trace's origin; times in reports count from it */

@@ -12,8 +12,26 @@
 
 namespace {
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& out, const std::string& err, int keep_fd)
+// With MEMTRACE_TEST_FAULT_SOURCE set (ctest registers the trace tests a second time so), every
+// tracing run of memtrace gets --fault-source VALUE: the same ground truth, the other fault source.
+std::vector<std::string> with_fault_source(std::vector<std::string> argv)
 {
+    const char* source = std::getenv("MEMTRACE_TEST_FAULT_SOURCE");
+    if (!source || argv.empty() || argv[0].size() < 8 || argv[0].compare(argv[0].size() - 8, 8, "memtrace") != 0)
+        return argv;
+    size_t at = 1;
+    if (argv.size() > 1 && argv[1] == "record")
+        at = 2;
+    else if (argv.size() > 1 && (argv[1] == "report" || argv[1] == "maps" || argv[1] == "demo-workload" ||
+                                 argv[1] == "--help" || argv[1] == "--version"))
+        return argv;
+    argv.insert(argv.begin() + static_cast<long>(at), {"--fault-source", source});
+    return argv;
+}
+
+pid_t spawn(const std::vector<std::string>& given, const std::string& out, const std::string& err, int keep_fd)
+{
+    const std::vector<std::string> argv = with_fault_source(given);
     pid_t pid = fork();
     if (pid == 0) {
         int in = open("/dev/null", O_RDONLY);

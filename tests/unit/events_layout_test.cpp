@@ -83,7 +83,7 @@ TEST(EventsLayout, Constants)
 {
     EXPECT_EQ(MT_COMM_LEN, 16);
     EXPECT_EQ(MT_PATH_LEN, 256);
-    EXPECT_EQ(MT_FILE_PATH_LEN, 512);
+    EXPECT_EQ(MT_FILE_PATH_LEN, 4352);
     EXPECT_EQ(MT_COMPONENT_MAX, 256);
     EXPECT_EQ(MT_PATH_TRUNCATED, 1);
     EXPECT_EQ(MT_VMA_STACK, 2);
@@ -113,7 +113,9 @@ TEST(EventsLayout, RecordTypeValues)
     EXPECT_EQ(MT_REC_VMA, 16);
     EXPECT_EQ(MT_REC_FAULT_DONE, 17);
     EXPECT_EQ(MT_REC_SIGNAL, 18);
-    EXPECT_EQ(MT_REC_KERNEL_TYPE_MAX, 19);
+    EXPECT_EQ(MT_REC_RESYNC, 19);
+    EXPECT_EQ(MT_REC_UNTRACED, 20);
+    EXPECT_EQ(MT_REC_KERNEL_TYPE_MAX, 21);
     // memtrace's own records, which trace files hold too: their numbers are part of the format.
     EXPECT_EQ(MT_REC_TRACE_START, 64);
     EXPECT_EQ(MT_REC_ATTACH, 65);
@@ -161,7 +163,8 @@ TEST(EventsLayout, FlagAndCounterValues)
     EXPECT_EQ(MT_CNT_OVERFLOW_LOST, 5);
     EXPECT_EQ(MT_CNT_MAX, 6);
     EXPECT_EQ(sizeof(mt_overflow_key), 16u);
-    EXPECT_EQ(sizeof(mt_overflow_count), 16u);
+    EXPECT_EQ(sizeof(mt_overflow_count), 48u);
+    EXPECT_EQ(sizeof(mt_untraced), 40u);
     EXPECT_EQ(MT_DONE_MAJOR, 1);
 }
 
@@ -205,7 +208,7 @@ TEST(EventsLayout, Major)
 
 TEST(EventsLayout, Mmap)
 {
-    EXPECT_EQ(sizeof(mt_mmap), 592u);
+    EXPECT_EQ(sizeof(mt_mmap), 4432u);  // the most a record may hold: it is sent as long as its path
     EXPECT_EQ(offsetof(mt_mmap, hdr), 0u);
     EXPECT_EQ(offsetof(mt_mmap, addr), 24u);
     EXPECT_EQ(offsetof(mt_mmap, len), 32u);
@@ -219,7 +222,7 @@ TEST(EventsLayout, Mmap)
     EXPECT_EQ(offsetof(mt_mmap, path_flags), 74u);
     EXPECT_EQ(offsetof(mt_mmap, pad), 76u);
     EXPECT_EQ(offsetof(mt_mmap, path), 80u);
-    EXPECT_EQ(sizeof(mt_mmap::path), 512u);
+    EXPECT_EQ(sizeof(mt_mmap::path), 4352u);
 }
 
 TEST(EventsLayout, Munmap)

@@ -54,6 +54,7 @@ Report sample()
     b.kernel_exact = true;
     b.kernel_faults = 9;
     b.untraced_faults = 2;
+    b.untraced_by_cause[0] = 2;
     r.processes = {a, b};
     r.heap_start = 0x555555559000;
     r.heap_size = 135168;
@@ -109,10 +110,11 @@ TEST(RenderJson, Processes)
     json j = json::parse(memtrace::report_to_json(sample()).dump());
     ASSERT_EQ(j["processes"].size(), 2u);
     EXPECT_EQ(j["processes"][0], json::parse(R"({"pid": 42, "comm": "app", "alive": true, "faults": 1234,
-                                                 "untraced_faults": 0, "kernel_faults": null,
-                                                 "kernel_baseline": "attach"})"));
+                                                 "untraced_faults": 0, "untraced": {}, "signal_faults": 0,
+                                                 "kernel_faults": null, "kernel_baseline": "attach"})"));
     EXPECT_EQ(j["processes"][1], json::parse(R"({"pid": 43, "comm": "done", "alive": false, "faults": 7,
-                                                 "untraced_faults": 2, "kernel_faults": 9,
+                                                 "untraced_faults": 2, "untraced": {"exec": 2},
+                                                 "signal_faults": 0, "kernel_faults": 9,
                                                  "kernel_baseline": "exec"})"));
 }
 

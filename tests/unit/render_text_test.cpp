@@ -153,10 +153,11 @@ TEST(RenderText, SummaryWithKernelCountsAndDrops)
     EXPECT_EQ(out.str(),
               "Summary at 10.0s: 1,234 faults (0 in the last 0.5s), 0 major, 5 records dropped\n"
               "  (1,239 faults counted in the kernel; 5 records lost, the counts above may miss some)\n"
-              "pid 42 (app) exited: 1,234 faults; kernel counted 1,230 (minflt+majflt since exec), difference +4\n"
+              "pid 42 (app) exited: 1,234 faults; kernel counted 1,230 (minflt+majflt since exec), difference +4 "
+              "(unexplained)\n"
               "pid 43 (worker): 0 faults; kernel count unknown (process still running at the end)\n"
               "pid 44 (x) exited: 10 faults; kernel counted 12 (minflt+majflt since attach, read from /proc), "
-              "difference -2\n"
+              "difference -2 (unexplained)\n"
               "pid 45 (x) exited: 10 faults; kernel counted 10 (minflt+majflt since attach, read from /proc)\n"
               "SEGMENT     FAULTS   INTERVAL    MINOR    MAJOR    WRITE   KERNEL\n"
               "heap: 0 bytes at 0x0, 0 brk calls; mmap 0, munmap 0, mremap 0, mprotect 0\n"
@@ -178,6 +179,7 @@ TEST(RenderText, UntracedFaultsAreExplained)
     p.alive = false;
     p.faults = 15;
     p.untraced_faults = 5;
+    p.untraced_by_cause[0] = 5;
     p.kernel_known = true;
     p.kernel_faults = 20;
     ProcessRow q = p;
@@ -192,7 +194,7 @@ TEST(RenderText, UntracedFaultsAreExplained)
               std::string::npos)
         << s;
     EXPECT_NE(s.find("pid 8 (sh) exited: 15 faults; kernel counted 21 (minflt+majflt since attach, read from /proc), "
-                     "of which 5 in exec without a tracepoint (get_user_pages), difference -1\n"),
+                     "of which 5 in exec without a tracepoint (get_user_pages), difference -1 (unexplained)\n"),
               std::string::npos)
         << s;
 }

@@ -82,6 +82,7 @@ public:
     virtual void on_rss(const mt_rss&, const Process*) {}
     virtual void on_stack(const StackRecord&, const Process*) {}
     virtual void on_kernel_final(const mt_kernel_final&, const Process*) {}
+    virtual void on_untraced(const mt_untraced&, const Process*) {}
 
     // Writes this analysis's part of the report of the interval that ends now.
     virtual void report(Report& out, const ReportContext& context) = 0;

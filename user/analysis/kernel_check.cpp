@@ -1,6 +1,7 @@
 #include "analysis/kernel_check.h"
 
 #include <algorithm>
+#include <csignal>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,32 @@ namespace {
 constexpr size_t kMaxExitedRows = 4096;
 
 }  // namespace
+
+uint64_t KernelCheck::Window::untraced_total() const
+{
+    uint64_t total = 0;
+    for (uint64_t n : untraced)
+        total += n;
+    return total;
+}
+
+void KernelCheck::on_untraced(const mt_untraced& u, const Process* process)
+{
+    if (process && u.cause > 0 && u.cause < MT_UNTRACED_CAUSE_MAX)
+        windows_[process->pid].untraced[u.cause] += u.faults;
+}
+
+void KernelCheck::on_signal(const SignalEvent& e)
+{
+    // A fault that ends in a signal (no mapping there, or not allowed) is counted by the tracepoint
+    // but not in minflt/majflt: the kernel accounts only faults it handled. si_code tells a fault's
+    // signal from one sent by kill or raised by a general protection fault (SI_KERNEL).
+    const int code = e.signal.code;
+    const bool segv_fault = e.signal.signo == SIGSEGV && (code == SEGV_MAPERR || code == SEGV_ACCERR || code == SEGV_PKUERR);
+    const bool bus_fault = e.signal.signo == SIGBUS && (code == BUS_ADRERR || code == BUS_MCEERR_AR);
+    if (segv_fault || bus_fault)
+        ++windows_[e.process.pid].signal_faults;
+}
 
 void KernelCheck::on_fault(const FaultEvent& e)
 {
@@ -58,9 +85,10 @@ void KernelCheck::on_process(const ProcessEvent& e)
         }
         // Later execs: what the kernel counted beyond what memtrace saw (and holds for the new
         // image) was taken by get_user_pages copying the arguments, without a tracepoint.
-        uint64_t seen = w.baseline_faults + w.faults + w.untraced_faults + e.held_faults;
+        uint64_t seen = w.baseline_faults + w.faults + w.untraced_total() + e.held_faults;
+        seen = seen > w.signal_faults ? seen - w.signal_faults : 0;  // seen, but not the kernel's
         if (kernel_now > seen)
-            w.untraced_faults += kernel_now - seen;
+            w.untraced[0] += kernel_now - seen;
         break;
     }
     case ProcessEvent::Kind::Exited: {
@@ -89,7 +117,9 @@ ProcessRow KernelCheck::row_of(const Process& p, const Window& w) const
     row.comm = p.comm;
     row.alive = p.alive;
     row.faults = w.faults;
-    row.untraced_faults = w.untraced_faults;
+    row.untraced_faults = w.untraced_total();
+    row.untraced_by_cause = w.untraced;
+    row.signal_faults = w.signal_faults;
     // A final count below the baseline means one end is wrong: say unknown, never wrap.
     row.kernel_known = w.baseline_known && w.final_known && w.final_faults >= w.baseline_faults;
     row.kernel_exact = w.baseline_exact;
@@ -109,6 +139,9 @@ void KernelCheck::compact(const ProcessRow& row)
     exited_overflow_.alive = false;
     exited_overflow_.faults += row.faults;
     exited_overflow_.untraced_faults += row.untraced_faults;
+    for (size_t i = 0; i < row.untraced_by_cause.size(); ++i)
+        exited_overflow_.untraced_by_cause[i] += row.untraced_by_cause[i];
+    exited_overflow_.signal_faults += row.signal_faults;
     exited_overflow_.kernel_known =
         exited_overflow_count_ == 1 ? row.kernel_known : exited_overflow_.kernel_known && row.kernel_known;
     exited_overflow_.kernel_exact = exited_overflow_.kernel_known;
@@ -122,6 +155,8 @@ void KernelCheck::report(Report& r, const ReportContext& context)
     std::vector<uint32_t> compacted;
     for (uint32_t pid : table.pids()) {
         const Process& p = *table.find(pid);
+        if (!p.traced)
+            continue;
         r.processes.push_back(row_of(p, windows_[pid]));
         if (p.clear_at_report && pid != table.first_pid())
             compacted.push_back(pid);

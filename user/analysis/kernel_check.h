@@ -4,6 +4,7 @@
 // tracepoint are measured at each later exec and named.
 #pragma once
 
+#include <array>
 #include <unordered_map>
 #include <vector>
 
@@ -17,12 +18,17 @@ public:
     void on_overflow(const OverflowEvent& e) override;
     void on_process(const ProcessEvent& e) override;
     void on_kernel_final(const mt_kernel_final& f, const Process* process) override;
+    void on_untraced(const mt_untraced& u, const Process* process) override;
+    void on_signal(const SignalEvent& e) override;
     void report(Report& out, const ReportContext& context) override;
 
 private:
     struct Window {
         uint64_t faults = 0;           // memtrace's count since the baseline
-        uint64_t untraced_faults = 0;  // the kernel's, inside exec, without a tracepoint
+        // The kernel's without a tracepoint: [0] inside a later exec, then by mt_untraced_cause.
+        std::array<uint64_t, MT_UNTRACED_CAUSE_MAX> untraced{};
+        uint64_t signal_faults = 0;    // memtrace's that ended in a signal: not the kernel's
+        uint64_t untraced_total() const;
         bool baseline_known = false, baseline_exact = false, baseline_from_fork = false, final_known = false;
         uint64_t baseline_faults = 0, final_faults = 0;
     };

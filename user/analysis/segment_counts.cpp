@@ -49,6 +49,7 @@ void SegmentCounts::report(Report& r, const ReportContext&)
 {
     r.faults = faults_;
     r.major = major_;
+    r.access_unknown = access_unknown_;
     r.interval_faults = faults_ - reported_faults_;
     reported_faults_ = faults_;
     for (SegmentId id = 0; id < counters_.size(); ++id) {

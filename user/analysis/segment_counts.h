@@ -11,6 +11,7 @@ namespace memtrace {
 class SegmentCounts : public Analysis {
 public:
     explicit SegmentCounts(const SegmentTable& segments) : segments_(segments) {}
+    void on_trace_start(const mt_trace_start& start) override { access_unknown_ = start.flags & MT_TRACE_PERF_FAULTS; }
     void on_fault(const FaultEvent& e) override;
     void on_fault_done(const FaultDoneEvent& e) override;
     void on_overflow(const OverflowEvent& e) override;
@@ -26,6 +27,7 @@ private:
     const SegmentTable& segments_;
     std::vector<Counters> counters_;
     uint64_t faults_ = 0, major_ = 0, reported_faults_ = 0;
+    bool access_unknown_ = false;
 };
 
 }  // namespace memtrace

@@ -109,6 +109,13 @@ void setup_trace_options(CLI::App& app, TraceOptions& o)
                    "Run the command as USER (name or uid). Default: as memtrace's caller, which under sudo is "
                    "root, as with strace: the command gets the privileges it was given; add -u \"$SUDO_USER\" "
                    "to run it as yourself");
+    app.add_option("--fault-source", o.fault_source,
+                   "Where faults come from: tracepoint (x86's page-fault tracepoints), perf-event (the software "
+                   "page-fault perf event, every architecture), auto (the tracepoints when the kernel has them)")
+        ->check(CLI::IsMember({"auto", "tracepoint", "perf-event"}));
+    app.add_option("--overflow-table", o.overflow_pages, "Pages the kernel's overflow table holds (default 65536)")
+        ->check(CLI::Range(16u, 1u << 22))
+        ->group("");
     app.add_flag("-v,--verbose", o.verbose, "Show libbpf's log");
     app.add_option("command", o.command, "Command to start and trace from its first instruction (after --)");
 }
@@ -146,6 +153,8 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
     live.latency = o.latency;
     live.stacks = stacks;
     live.verbose = o.verbose;
+    live.fault_source = o.fault_source == "perf-event" ? 2 : o.fault_source == "tracepoint" ? 1 : 0;
+    live.overflow_pages = o.overflow_pages;
     auto sink = [&](const void* data, size_t size) {
         if (extras.record)
             extras.record(data, size);

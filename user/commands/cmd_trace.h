@@ -31,6 +31,8 @@ struct TraceOptions {
     std::string folded;      // write fault stacks here, folded (implies stacks)
     std::string user;        // -u: run the command as this user
     bool verbose = false;
+    std::string fault_source = "auto";  // auto, tracepoint, perf-event
+    uint32_t overflow_pages = 65536;    // the kernel's overflow table (hidden: tests and tuning)
 };
 
 void setup_trace_options(CLI::App& app, TraceOptions& options);

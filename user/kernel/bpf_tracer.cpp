@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 
@@ -56,6 +57,18 @@ std::vector<Key> map_keys(const bpf_map* map)
     return keys;
 }
 
+// True when this kernel has the x86 page-fault tracepoints (their tp_btf typedef is in its BTF).
+bool has_page_fault_tracepoints()
+{
+    btf* vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux)
+        return false;
+    bool found = btf__find_by_name_kind(vmlinux, "btf_trace_page_fault_user", BTF_KIND_TYPEDEF) > 0 &&
+                 btf__find_by_name_kind(vmlinux, "btf_trace_page_fault_kernel", BTF_KIND_TYPEDEF) > 0;
+    btf__free(vmlinux);
+    return found;
+}
+
 }  // namespace
 
 void BpfTracer::SkeletonDeleter::operator()(memtrace_bpf* skel) const { memtrace_bpf__destroy(skel); }
@@ -75,6 +88,16 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
     skel_->rodata->wait_for_exec = options.wait_for_exec;
     skel_->rodata->measure_latency = options.measure_latency;
     skel_->rodata->record_stacks = options.record_stacks;
+    fault_source_ = options.fault_source;
+    if (fault_source_ == FaultSource::Auto)
+        fault_source_ = has_page_fault_tracepoints() ? FaultSource::Tracepoint : FaultSource::PerfEvent;
+    const bool perf_faults = fault_source_ == FaultSource::PerfEvent;
+    skel_->rodata->faults_from_perf_event = perf_faults;
+    // Only the fault programs of the source in use are loaded (the other's hook may not exist).
+    bpf_program__set_autoload(skel_->progs.handle_fault_user, !perf_faults);
+    bpf_program__set_autoload(skel_->progs.handle_fault_kernel, !perf_faults);
+    bpf_program__set_autoload(skel_->progs.handle_fault_perf, perf_faults);
+    bpf_map__set_max_entries(skel_->maps.overflow, options.overflow_pages);
     if (!options.record_stacks) {
         // Unused without --stacks: keep the kernel from allocating them.
         bpf_map__set_max_entries(skel_->maps.stack_traces, 1);
@@ -108,6 +131,8 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
     // Major faults are told apart only after they are handled: the software perf events fire then,
     // on the faulting thread. --latency takes every fault's completion the same way.
     attach_fault_events(PERF_COUNT_SW_PAGE_FAULTS_MAJ, skel_->progs.handle_major, "major-fault");
+    if (perf_faults)
+        attach_fault_events(PERF_COUNT_SW_PAGE_FAULTS, skel_->progs.handle_fault_perf, "page-fault");
     if (options.measure_latency)
         attach_fault_events(PERF_COUNT_SW_PAGE_FAULTS_MIN, skel_->progs.handle_minor, "minor-fault");
 }
@@ -200,6 +225,21 @@ std::vector<mt_overflow> BpfTracer::drain_overflow()
         o.page = k.page;
         o.faults = c.faults;
         o.major = c.major;
+        o.writes = c.writes;
+        o.instr = c.instr;
+        o.protection = c.protection;
+        o.kernel_mode = c.kernel_mode;
+        pages.push_back(o);
+    }
+    // Faults that found no room even there: the process's still, for no page.
+    for (__u32 tgid : map_keys<__u32>(skel_->maps.overflow_unplaced)) {
+        __u64 n = 0;
+        if (bpf_map__lookup_and_delete_elem(skel_->maps.overflow_unplaced, &tgid, sizeof(tgid), &n, sizeof(n), 0) != 0)
+            continue;
+        mt_overflow o{};
+        o.hdr.tgid = o.hdr.tid = tgid;
+        o.hdr.flags = MT_OVERFLOW_UNPLACED;
+        o.faults = n;
         pages.push_back(o);
     }
     return pages;

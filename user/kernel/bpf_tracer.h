@@ -21,7 +21,13 @@ struct bpf_program;
 
 namespace memtrace {
 
+// Where faults come from: the x86 page-fault tracepoints (cheapest), or the software perf event
+// PERF_COUNT_SW_PAGE_FAULTS on every CPU (every architecture has it).
+enum class FaultSource { Auto, Tracepoint, PerfEvent };
+
 struct BpfOptions {
+    FaultSource fault_source = FaultSource::Auto;
+    uint32_t overflow_pages = 65536;    // the kernel's per-page table for faults the ring had no room for
     uint32_t target_tgid = 0;
     bool follow_forks = false;
     bool wait_for_exec = false;  // the target is a launched command held before its exec
@@ -43,6 +49,8 @@ public:
 
     // Pollable descriptor that becomes readable when records are waiting.
     int ring_fd() const;
+    // The source in use (Auto resolved).
+    FaultSource fault_source() const { return fault_source_; }
     // Hands waiting records to the handler, at most a batch per call so that a producer as fast as
     // the consumer cannot keep the caller from its timers and signals; rethrows what the handler
     // threw. Returns true when records may still be waiting.
@@ -68,6 +76,7 @@ private:
         void operator()(bpf_link* link) const;
     };
 
+    FaultSource fault_source_ = FaultSource::Tracepoint;
     RecordHandler handler_;
     std::exception_ptr handler_error_;
     size_t consumed_in_call_ = 0;  // records handled by the current consume()

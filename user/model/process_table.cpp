@@ -79,7 +79,7 @@ std::vector<uint32_t> ProcessTable::live_pids() const
 {
     std::vector<uint32_t> pids;
     for (const auto& [pid, p] : processes_)
-        if (p->alive)
+        if (p->alive && p->traced)
             pids.push_back(pid);
     std::sort(pids.begin(), pids.end());
     return pids;
@@ -96,7 +96,8 @@ std::vector<uint32_t> ProcessTable::pids() const
 
 size_t ProcessTable::live_processes() const
 {
-    return std::count_if(processes_.begin(), processes_.end(), [](const auto& p) { return p.second->alive; });
+    return std::count_if(processes_.begin(), processes_.end(),
+                         [](const auto& p) { return p.second->alive && p.second->traced; });
 }
 
 std::shared_ptr<MemoryMap> ProcessTable::new_memory() { return std::make_shared<MemoryMap>(segments_, objects_); }
@@ -118,7 +119,7 @@ Process& ProcessTable::get_or_create(uint32_t pid)
 
 void ProcessTable::notify(const Record& r, SegmentId segment, const Process* p)
 {
-    if (observer_ && p)
+    if (observer_ && p && p->traced)
         observer_(r, segment, *p);
 }
 
@@ -156,6 +157,8 @@ void ProcessTable::handle(const Record& r)
     case MT_REC_SHMAT:
     case MT_REC_SHMDT: on_mapping(r); break;
     case MT_REC_VMA: on_vma(r); break;
+    case MT_REC_RESYNC: on_resync(r); break;
+    case MT_REC_UNTRACED: analyses_.on_untraced(r.as<mt_untraced>(), lookup(hdr.tgid)); break;
     case MT_REC_EXEC: on_exec(r); break;
     case MT_REC_FORK:
     case MT_REC_THREAD: on_fork(r); break;
@@ -364,12 +367,34 @@ void ProcessTable::on_mapping(const Record& r)
         break;
     }
     }
-    analyses_.on_mapping({r, p});
+    if (p.traced)  // an untraced sharer's calls change the model, they are not counted
+        analyses_.on_mapping({r, p});
 }
 
 void ProcessTable::on_vma(const Record& r)
 {
-    get_or_create(r.header().tgid).pending_layout.push_back(maps_entry_of(mmap_of(r)));
+    Process& p = get_or_create(r.header().tgid);
+    const MmapRecord vma = mmap_of(r);
+    if (!(r.header().flags & MT_VMA_RESYNC)) {
+        p.pending_layout.push_back(maps_entry_of(vma));
+        return;
+    }
+    // After a failed call that changed part of its range: the kernel's VMA, as it is now.
+    Region region = region_from_maps(maps_entry_of(vma));
+    region.dev = vma.dev;
+    region.mapped_ns = r.header().ts_ns;
+    if (region.kind == RegionKind::Heap)
+        p.memory->space.set_brk(p.memory->space.start_brk() ? p.memory->space.start_brk() : region.start, region.end);
+    else
+        p.memory->space.map(std::move(region));
+}
+
+void ProcessTable::on_resync(const Record& r)
+{
+    // The range is cleared here; the VMA records that follow put back what the kernel has there.
+    const auto m = r.as<mt_munmap>();
+    Process& p = get_or_create(m.hdr.tgid);
+    p.memory->space.unmap(m.addr, m.len);
 }
 
 void ProcessTable::on_attach(const Record& r)
@@ -430,7 +455,9 @@ void ProcessTable::on_fork(const Record& r)
     child->pid = f.child_tgid;
     child->comm = parent->comm;
     child->stack_limit = parent->stack_limit;
-    child->memory = std::make_shared<MemoryMap>(*parent->memory);
+    child->traced = !(f.hdr.flags & MT_FORK_UNTRACED);
+    // fork() copies the address space; vfork and clone(CLONE_VM) share the parent's, until exec.
+    child->memory = f.hdr.flags & MT_FORK_SHARES_MM ? parent->memory : std::make_shared<MemoryMap>(*parent->memory);
     // A new process starts with zero faults on the kernel's books, and the FORK record comes
     // before any of its faults: the comparison is exact from here.
     child->window_open = true;
@@ -445,6 +472,13 @@ void ProcessTable::on_exit(const Record& r)
     Process* p = lookup(r.header().tgid);
     if (!p)
         return;
+    if (r.header().flags & MT_EXIT_LEFT_MM) {  // an untraced sharer is done with the address space
+        if (!p->traced) {
+            p->alive = false;
+            p->clear_at_report = true;
+        }
+        return;
+    }
     p->alive = false;
     p->clear_at_report = true;  // nothing faults in a dead process: keep long -f runs bounded
     analyses_.on_process({ProcessEvent::Kind::Exited, r, *p, 0});
@@ -455,6 +489,11 @@ void ProcessTable::on_overflow(const Record& r)
     const auto o = r.as<mt_overflow>();
     Process* p = lookup(o.hdr.tgid);
     SegmentId segment = SegmentTable::kUnmapped;
+    if (o.hdr.flags & MT_OVERFLOW_UNPLACED) {
+        // Counted by the kernel, but not for any page: shown as what they are.
+        analyses_.on_overflow({o, segments_.of_kind(SegmentKind::Unmapped, "(not placed: the overflow table was full)"), p});
+        return;
+    }
     if (p) {
         segment = p->memory->space.segment_of(o.page);
         // Unmapped since: the fault was on what the page held then.

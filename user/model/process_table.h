@@ -36,6 +36,9 @@ struct Process {
     uint32_t pid = 0;
     std::string comm;
     bool alive = true;
+    // False for a process that only shares a traced address space (vfork, clone(CLONE_VM) without
+    // -f): its mapping calls are applied, it is not counted or shown.
+    bool traced = true;
     std::shared_ptr<MemoryMap> memory;
     uint64_t stack_limit = 8 << 20;
     // The comparison with the kernel's counters has its start: at attach, fork, or the first exec.
@@ -105,6 +108,7 @@ private:
     void complete_fault(const mt_major& m);
     void on_mapping(const Record& r);
     void on_vma(const Record& r);
+    void on_resync(const Record& r);
     void on_attach(const Record& r);
     void on_layout(const Record& r);
     void on_exec(const Record& r);

@@ -105,7 +105,11 @@ SegmentId SegmentTable::of_kind(SegmentKind kind, const std::string& name, uint3
 {
     std::string label;
     switch (kind) {
-    case SegmentKind::Unmapped: return kUnmapped;
+    case SegmentKind::Unmapped:
+        if (name.empty())
+            return kUnmapped;
+        label = name;  // a kind of "nowhere" that says why
+        break;
     case SegmentKind::Heap: label = "heap"; break;
     case SegmentKind::Stack: label = "stack"; break;
     case SegmentKind::ThreadStack: label = tid ? fmt::format("stack:{}", tid) : "thread stacks"; break;

@@ -139,8 +139,9 @@ void EventPrinter::print(const Record& record, SegmentId segment, const Process&
         std::memcpy(p, "fault    0x", 11);
         p = write_hex(p + 11, f.addr, 12);
         *p++ = ' ';
-        *p++ = h.flags & MT_FAULT_INSTR ? 'X' : h.flags & MT_FAULT_WRITE ? 'W' : 'R';
-        *p++ = h.flags & MT_FAULT_PROTECTION ? 'P' : '-';
+        const bool unknown = h.flags & MT_FAULT_ACCESS_UNKNOWN;  // the perf event source
+        *p++ = h.flags & MT_FAULT_INSTR ? 'X' : unknown ? '?' : h.flags & MT_FAULT_WRITE ? 'W' : 'R';
+        *p++ = unknown ? '?' : h.flags & MT_FAULT_PROTECTION ? 'P' : '-';
         std::memcpy(p, h.flags & MT_FAULT_KERNEL_MODE ? " kernel " : " user   ", 8);
         p = write(p + 8, label);
         std::memcpy(p, " ip=0x", 6);

@@ -42,6 +42,8 @@ nlohmann::json report_to_json(const Report& r)
     j["overflow_faults"] = r.overflow_faults;
     j["overflow_lost"] = r.overflow_lost;
     j["malformed"] = r.malformed;
+    if (r.access_unknown)
+        j["fault_source"] = "perf-event";  // writes and protection faults are not told apart
     nlohmann::json segments = nlohmann::json::array();
     for (const SegmentRow& s : r.segments) {
         nlohmann::json row = {{"segment", json_name(s.label)},
@@ -111,7 +113,14 @@ nlohmann::json report_to_json(const Report& r)
     nlohmann::json processes = nlohmann::json::array();
     for (const ProcessRow& p : r.processes) {
         nlohmann::json row = {{"pid", p.pid}, {"comm", json_name(p.comm)}, {"alive", p.alive}, {"faults", p.faults},
-                              {"untraced_faults", p.untraced_faults}};
+                              {"untraced_faults", p.untraced_faults}, {"signal_faults", p.signal_faults}};
+        static const char* const causes[MT_UNTRACED_CAUSE_MAX] = {"exec", "failed_exec", "populate", "mmap_populate",
+                                                                  "mlock"};
+        nlohmann::json by_cause = nlohmann::json::object();
+        for (size_t i = 0; i < p.untraced_by_cause.size(); ++i)
+            if (p.untraced_by_cause[i])
+                by_cause[causes[i]] = p.untraced_by_cause[i];
+        row["untraced"] = by_cause;
         row["kernel_faults"] = p.kernel_known ? nlohmann::json(p.kernel_faults) : nlohmann::json(nullptr);
         row["kernel_baseline"] = p.kernel_exact ? p.kernel_baseline : "attach";
         processes.push_back(row);

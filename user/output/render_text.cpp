@@ -30,6 +30,34 @@ void render_log2_histogram(std::ostream& out, const Log2Histogram& h, const std:
 
 namespace {
 
+// What the kernel counted beside memtrace's count, and every cause of a difference memtrace can
+// see named: faults the kernel took without a tracepoint, and faults that ended in a signal.
+std::string kernel_comparison(const ProcessRow& p)
+{
+    if (!p.kernel_known)
+        return "kernel count unknown (process still running at the end)";
+    std::string line = fmt::format("kernel counted {} (minflt+majflt since {})", with_commas(p.kernel_faults),
+                                   p.kernel_exact ? p.kernel_baseline : "attach, read from /proc");
+    static const char* const causes[MT_UNTRACED_CAUSE_MAX] = {
+        "in exec without a tracepoint (get_user_pages)", "in a failed execve (get_user_pages)",
+        "by MADV_POPULATE_READ/WRITE (get_user_pages)", "by mmap with MAP_POPULATE or MAP_LOCKED (get_user_pages)",
+        "by mlock (get_user_pages)"};
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < p.untraced_by_cause.size(); ++i)
+        if (p.untraced_by_cause[i])
+            parts.push_back(fmt::format("{} {}", with_commas(p.untraced_by_cause[i]), causes[i]));
+    for (size_t i = 0; i < parts.size(); ++i)
+        line += (i == 0 ? ", of which " : ", ") + parts[i];
+    if (p.signal_faults)
+        line += fmt::format("; {} of memtrace's faults ended in SIGSEGV/SIGBUS, which the kernel does not count",
+                            with_commas(p.signal_faults));
+    int64_t difference = static_cast<int64_t>(p.faults + p.untraced_faults) - static_cast<int64_t>(p.signal_faults) -
+                         static_cast<int64_t>(p.kernel_faults);
+    if (difference)
+        line += fmt::format(", difference {:+} (unexplained)", difference);
+    return line;
+}
+
 void render_process_lines(std::ostream& out, const Report& r)
 {
     // With -f a build can start thousands of processes: the busiest ones, then a count.
@@ -44,22 +72,8 @@ void render_process_lines(std::ostream& out, const Report& r)
     }
     for (const ProcessRow* row : rows) {
         const ProcessRow& p = *row;
-        std::string kernel = "kernel count unknown (process still running at the end)";
-        if (p.kernel_known) {
-            int64_t difference = static_cast<int64_t>(p.faults + p.untraced_faults) -
-                                 static_cast<int64_t>(p.kernel_faults);
-            kernel = fmt::format("kernel counted {} (minflt+majflt since {})", with_commas(p.kernel_faults),
-                                 p.kernel_exact ? p.kernel_baseline : "attach, read from /proc");
-            if (p.untraced_faults)
-                kernel += fmt::format(", of which {} in exec without a tracepoint (get_user_pages)",
-                                      with_commas(p.untraced_faults));
-            if (difference)
-                kernel += fmt::format(", difference {:+}", difference);
-        }
-        if (!r.final)
-            kernel.clear();
         fmt::print(out, "pid {} ({}){}: {} faults{}{}\n", p.pid, terminal_safe(p.comm), p.alive ? "" : " exited",
-                   with_commas(p.faults), kernel.empty() ? "" : "; ", kernel);
+                   with_commas(p.faults), r.final ? "; " : "", r.final ? kernel_comparison(p) : std::string());
     }
     if (r.processes.size() > rows.size())
         fmt::print(out, "... and {} more processes (--json lists them all)\n", r.processes.size() - rows.size());
@@ -95,8 +109,11 @@ void render_text(std::ostream& out, const Report& r)
     for (size_t i = 0; i < r.segments.size(); ++i) {
         const SegmentRow& s = r.segments[i];
         fmt::print(out, "{:<{}} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", labels[i], width, s.faults,
-                   s.interval_faults, s.minor(), s.major, s.writes, s.kernel_mode);
+                   s.interval_faults, s.minor(), s.major, r.access_unknown ? "?" : std::to_string(s.writes),
+                   s.kernel_mode);
     }
+    if (r.access_unknown)
+        fmt::print(out, "(faults from the software perf event: reads and writes are not told apart)\n");
     fmt::print(out, "heap: {} bytes at 0x{:x}, {} brk calls; mmap {}, munmap {}, mremap {}, mprotect {}\n",
                with_commas(r.heap_size), r.heap_start, r.brk_calls, r.mmap_calls, r.munmap_calls, r.mremap_calls,
                r.mprotect_calls);

@@ -71,6 +71,11 @@ public:
         for (auto& a : analyses)
             a->on_kernel_final(f, p);
     }
+    void on_untraced(const mt_untraced& u, const Process* p) override
+    {
+        for (auto& a : analyses)
+            a->on_untraced(u, p);
+    }
     void report(Report& out, const ReportContext& context) override
     {
         for (auto& a : analyses)

@@ -1,10 +1,14 @@
 // What every renderer draws: one plain value, built by the pipeline's analyses at each tick.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <linux/types.h>
+
+#include "memtrace/events.h"
 #include "pipeline/histogram.h"
 #include "model/segments.h"
 
@@ -53,7 +57,12 @@ struct ProcessRow {
     std::string comm;
     bool alive = true;
     uint64_t faults = 0;  // memtrace's count since the kernel baseline below
-    uint64_t untraced_faults = 0;  // counted by the kernel inside exec, without a tracepoint
+    // Counted by the kernel without a tracepoint (get_user_pages), in all and by cause: [0] inside
+    // a later exec, then by enum mt_untraced_cause.
+    uint64_t untraced_faults = 0;
+    std::array<uint64_t, MT_UNTRACED_CAUSE_MAX> untraced_by_cause{};
+    // Faults memtrace saw that ended in SIGSEGV/SIGBUS: the kernel does not count failed faults.
+    uint64_t signal_faults = 0;
     // The kernel's own minflt+majflt over the same span, when both ends are known.
     bool kernel_known = false;
     bool kernel_exact = false;  // baseline taken by the BPF program (not read from /proc)
@@ -65,6 +74,9 @@ struct Report {
     double elapsed_s = 0;
     double interval_s = 0;
     bool final = false;
+    // Faults from the software perf event: no error code, so reads are not told from writes
+    // (SegmentRow::writes and ::protection are 0; instruction fetches are still known).
+    bool access_unknown = false;
 
     uint64_t faults = 0, major = 0, interval_faults = 0;
     uint64_t kernel_counted_faults = 0;  // BPF per-CPU counter: exact even when records are dropped

@@ -74,12 +74,15 @@ LiveSession::LiveSession(const LiveOptions& o, RecordSink sink, const Pipeline& 
     bpf.measure_latency = o.latency;
     bpf.record_stacks = o.stacks;
     bpf.verbose = o.verbose;
+    bpf.fault_source = static_cast<FaultSource>(o.fault_source);
+    bpf.overflow_pages = o.overflow_pages;
     tracer_ = std::make_unique<BpfTracer>(bpf, [this](const void* data, size_t size) { synth_->kernel_record(data, size); });
 
     const uint64_t start = monotonic_ns();
     synth_->trace_start(start, target_,
                         (o.latency ? MT_TRACE_LATENCY : 0) | (o.stacks ? MT_TRACE_STACKS : 0) |
-                            (o.follow ? MT_TRACE_FOLLOW : 0));
+                            (o.follow ? MT_TRACE_FOLLOW : 0) |
+                            (tracer_->fault_source() == FaultSource::PerfEvent ? MT_TRACE_PERF_FAULTS : 0));
     if (child_) {
         synth_->attach_launched(target_, comm_, stack_limit_of(static_cast<int>(target_)), start);
     } else {

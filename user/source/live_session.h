@@ -30,6 +30,8 @@ struct LiveOptions {
     double interval_s = 1;
     unsigned ringbuf_mib = 8;
     bool latency = false, stacks = false, verbose = false;
+    int fault_source = 0;          // enum class FaultSource: auto, tracepoint, perf event
+    uint32_t overflow_pages = 65536;
 };
 
 // What the loop asks of the output while it runs (the live view's keys and resizes).

@@ -98,6 +98,10 @@ void Synthesizer::kernel_record(const void* data, size_t size)
     case MT_REC_MMAP:
     case MT_REC_SHMAT: mapping_record(*r); return;
     case MT_REC_VMA: {
+        if (r->header().flags & MT_VMA_RESYNC) {  // applied at once, not part of an exec's layout
+            mapping_record(*r);
+            return;
+        }
         auto& held = exec_layouts_[r->header().tgid];
         if (held.size() < kMaxHeldVmas)
             held.emplace_back(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + size);
@@ -176,7 +180,9 @@ void Synthesizer::counters(const mt_counters& counters, uint64_t ts_ns)
 void Synthesizer::overflow(std::vector<mt_overflow> pages, uint64_t ts_ns)
 {
     for (mt_overflow& o : pages) {
+        const uint16_t flags = o.hdr.flags;
         o.hdr = header(MT_REC_OVERFLOW, o.hdr.tgid, ts_ns);
+        o.hdr.flags = flags;
         emit_struct(o);
     }
 }

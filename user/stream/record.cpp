@@ -52,7 +52,9 @@ size_t record_min_size(uint16_t type)
     case MT_REC_SIGNAL: return sizeof(mt_signal);
     case MT_REC_MMAP:
     case MT_REC_VMA: return kMmapFixed;  // the path is as long as path_len says
-    case MT_REC_MUNMAP: return sizeof(mt_munmap);
+    case MT_REC_MUNMAP:
+    case MT_REC_RESYNC: return sizeof(mt_munmap);
+    case MT_REC_UNTRACED: return sizeof(mt_untraced);
     case MT_REC_MREMAP: return sizeof(mt_mremap);
     case MT_REC_MPROTECT: return sizeof(mt_mprotect);
     case MT_REC_BRK: return sizeof(mt_brk);
@@ -99,6 +101,8 @@ const char* record_type_name(uint16_t type)
     case MT_REC_VMA: return "vma";
     case MT_REC_FAULT_DONE: return "fault_done";
     case MT_REC_SIGNAL: return "signal";
+    case MT_REC_RESYNC: return "resync";
+    case MT_REC_UNTRACED: return "untraced";
     case MT_REC_TRACE_START: return "trace_start";
     case MT_REC_ATTACH: return "attach";
     case MT_REC_OBJECT: return "object";
