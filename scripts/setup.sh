@@ -15,7 +15,8 @@ packages=(
   libgtest-dev libxml2-dev                    # tests (libxml2: the SVG output parsed back)
   chromium nodejs                             # browser tests of the SVG/HTML outputs (tests/browser)
   prometheus                                  # promtool and the server the exporter's tests scrape with
-  util-linux                                  # setpriv for the non-root test
+  util-linux                                  # setpriv for the non-root test, unshare for the container test
+  gcc-multilib                                # the 32-bit (ia32) workload of the root tests
 )
 
 missing=()

@@ -1,5 +1,8 @@
 // memtrace: watch a process's memory layout come alive, fault by fault.
+#include <cerrno>
 #include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cstdio>
 #include <stdexcept>
 
@@ -10,8 +13,29 @@
 #include "commands/cmd_maps.h"
 #include "commands/cmd_trace.h"
 
+namespace {
+
+// A descriptor 0, 1 or 2 that was closed when memtrace started is taken by /dev/null, read-only: a
+// write to a closed stdout then fails (and memtrace says so) instead of landing in whatever file
+// memtrace opens next, which would get that number.
+void hold_standard_descriptors()
+{
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int held = open("/dev/null", O_RDONLY);
+        if (held >= 0 && held != fd) {
+            dup2(held, fd);
+            close(held);
+        }
+    }
+}
+
+}  // namespace
+
 int main(int argc, char** argv)
 {
+    hold_standard_descriptors();
     // A closed stdout (memtrace --events | head) is a write error to report, not a silent death.
     signal(SIGPIPE, SIG_IGN);
     memtrace::Cli cli;

@@ -220,9 +220,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     });
     memtrace::Synthesizer synth(probe, [&](const void* d, size_t n) { pipeline.handle(d, n); });
     std::unique_ptr<memtrace::EventsOutput> events;
-    std::ostringstream summary;
+    static const int devnull_fd = fileno(devnull);
     if (flags & 2) {
-        events = std::make_unique<memtrace::EventsOutput>(devnull, pipeline, summary);
+        events = std::make_unique<memtrace::EventsOutput>(devnull, pipeline, devnull_fd);
         pipeline.set_record_observer([&](const memtrace::Record& r, memtrace::SegmentId segment,
                                          const memtrace::Process& p) { events->record(r, segment, p); });
     }

@@ -146,6 +146,10 @@ TEST_F(ForensicsTest, LatencyHistogramsCountEveryFaultAndMajorFaultsAreSlower)
     EXPECT_EQ(latency["unmatched_completions"], 0);
     EXPECT_EQ(major, s["major"].get<uint64_t>());
     ASSERT_GE(major, 32u);
+    // The count held to the kernel's, not to memtrace's own histograms.
+    ASSERT_EQ(s["processes"].size(), 1u);
+    EXPECT_EQ(s["processes"][0]["faults"], s["processes"][0]["kernel_faults"]) << s["processes"].dump();
+    EXPECT_EQ(s["faults"], s["processes"][0]["kernel_faults"]);
     EXPECT_GT(histogram_median_low(latency["major_us"]), histogram_median_low(latency["minor_us"]))
         << latency.dump();
     // Per segment, the histograms add up to the segment's faults.

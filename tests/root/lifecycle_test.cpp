@@ -755,6 +755,8 @@ std::map<uint64_t, std::string> bpftool_show(const std::string& what)
 {
     RunResult r = run({"bpftool", "-j", what, "show"});
     std::map<uint64_t, std::string> ids;
+    EXPECT_EQ(r.exit_code, 0) << "bpftool must answer: an empty list from a failure would read as unloaded: "
+                              << r.err;
     if (r.exit_code != 0)
         return ids;
     for (const auto& o : nlohmann::json::parse(r.out.empty() ? "[]" : r.out)) {

@@ -160,9 +160,9 @@ TEST_F(CrashExplainerTest, MainStackOverflowReachesLimitPlusTwoMiB)
               CrashKind::StackOverflow);
 }
 
-// BUG (disabled until fixed): explain_crash compares `stack_top - addr <= s.stack_limit + kStackSlack`;
-// with RLIMIT_STACK = RLIM_INFINITY (stack_limit ~0) the sum wraps to 2 MiB - 1, so an overflow more
-// than 2 MiB below the top reads as "never-mapped" although the code formats "limit unlimited".
+// Regression: explain_crash compared `stack_top - addr <= s.stack_limit + kStackSlack`; with
+// RLIMIT_STACK = RLIM_INFINITY (stack_limit ~0) the sum wrapped to 2 MiB - 1, so an overflow more
+// than 2 MiB below the top read as "never-mapped" although the text said "limit unlimited".
 TEST_F(CrashExplainerTest, MainStackOverflowWithAnUnlimitedStackLimit)
 {
     // `ulimit -s unlimited` (RLIMIT_STACK = RLIM_INFINITY): the stack grows until it meets another
@@ -271,8 +271,8 @@ TEST_F(CrashExplainerTest, ExecuteTheHeap)
     EXPECT_EQ(e.summary, "executing 0x555555560000 in heap, which is not executable (rw-): a jump through a "
                          "corrupted function pointer or return address, or code placed in data");
     // Executing the r-x code mapping is not that.
-    EXPECT_NE(explain(make_signal(SIGSEGV, kSegvAccerr, kCode, MT_FAULT_USER | MT_FAULT_INSTR)).kind,
-              CrashKind::ExecNonExec);
+    EXPECT_EQ(explain(make_signal(SIGSEGV, kSegvAccerr, kCode, MT_FAULT_USER | MT_FAULT_INSTR)).kind,
+              CrashKind::ProtectionOther);
 }
 
 TEST_F(CrashExplainerTest, ProtectionOther)
@@ -288,9 +288,9 @@ TEST_F(CrashExplainerTest, ProtectionOther)
     EXPECT_EQ(e.summary, "writing 0x555555559100 in heap (rw-) violates its protection");
 }
 
-// BUG (disabled until fixed): a PROT_NONE region is called "the guard page below" whatever thread
-// stack is the next region above it, however far away: explain_crash checks region_above(addr) is
-// a thread stack, not that it starts where the PROT_NONE region ends.
+// Regression: a PROT_NONE region was called "the guard page below" whatever thread stack was the
+// next region above it, however far away (explain_crash checked that region_above(addr) is a
+// thread stack, not that it starts where the PROT_NONE region ends).
 TEST_F(CrashExplainerTest, ProtNoneFarBelowAThreadStackIsNotItsGuard)
 {
     // A 64 MiB PROT_NONE reservation (a malloc arena's unused part, a JIT's reserve) with a thread

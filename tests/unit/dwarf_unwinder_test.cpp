@@ -461,35 +461,5 @@ TEST(DwarfUnwinder, ReplacesAModuleWhenAnotherFileIsMappedAtItsAddresses)
 }
 
 // Not a timed assertion: prints the CPU time per unwound stack.
-TEST(DwarfUnwinder, MeasuresCpuPerStack)
-{
-    auto cpu_ns = [] {
-        timespec t{};
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-        return t.tv_sec * 1000000000.0 + t.tv_nsec;
-    };
-    StackSample sample = capture([](unwind_capture* c) { unwind_fixture_call_library(c, 9); });
-
-    double start = cpu_ns();
-    size_t frames = 0;
-    const int cold_rounds = 20;
-    for (int i = 0; i < cold_rounds; ++i) {
-        DwarfUnwinder fresh(own_code_at);
-        frames = fresh.unwind(sample).frames.size();
-    }
-    double cold = (cpu_ns() - start) / cold_rounds;
-
-    DwarfUnwinder unwinder(own_code_at);
-    unwinder.unwind(sample);
-    const int warm_rounds = 2000;
-    start = cpu_ns();
-    for (int i = 0; i < warm_rounds; ++i)
-        frames = unwinder.unwind(sample).frames.size();
-    double warm = (cpu_ns() - start) / warm_rounds;
-    std::printf("[ unwind   ] %zu frames from an 8 KiB copy: %.1f us CPU per stack with modules cached "
-                "(%.0f ns per frame), %.0f us for a new unwinder's first stack\n",
-                frames, warm / 1000, warm / frames, cold / 1000);
-    EXPECT_GT(frames, 3u);
-}
 
 }  // namespace

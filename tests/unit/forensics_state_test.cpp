@@ -502,9 +502,9 @@ TEST_F(ForensicsTest, PartialMunmapRemembersOnlyWhatWasUnmapped)
     EXPECT_EQ(p->unmapped().find(kAnon + 0x12000), nullptr);
 }
 
-// BUG (disabled until fixed): the kernel unmaps whole pages (munmap rounds len up), and so does the
-// model (AddressSpace::unmap), but the MUNMAP case of TestTrace::handle remembers only
-// [addr, addr + len): the rest of the last page reads as "nothing was mapped during the trace".
+// Regression: the kernel unmaps whole pages (munmap rounds len up), and so does the model
+// (AddressSpace::unmap), but the unmap history once kept only [addr, addr + len): the rest of the
+// last page read as "nothing was mapped during the trace".
 TEST_F(ForensicsTest, MunmapOfAnUnalignedLengthRemembersWholePages)
 {
     auto m = make_record<mt_munmap>(MT_REC_MUNMAP, kPid, kTid, kOrigin + 1'000'000'000);
@@ -521,10 +521,9 @@ TEST_F(ForensicsTest, MunmapOfAnUnalignedLengthRemembersWholePages)
         << r.crashes[0].explanation;
 }
 
-// BUG (disabled until fixed): a forked child inherits its parent's address space, so what the
-// parent unmapped before the fork is unmapped in the child too; but ProcessState's fork
-// constructor (trace_state.h) copies `space` and not `unmapped`, so the child's access reads as
-// "nothing was mapped during the trace".
+// Regression: a forked child inherits its parent's address space, so what the parent unmapped
+// before the fork is unmapped in the child too; the fork once copied the model but not its unmap
+// history, and the child's access read as "nothing was mapped during the trace".
 TEST_F(ForensicsTest, ForkedChildInheritsTheUnmapHistory)
 {
     auto m = make_record<mt_munmap>(MT_REC_MUNMAP, kPid, kTid, kOrigin + 1'000'000'000);

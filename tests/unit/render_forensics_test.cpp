@@ -150,8 +150,7 @@ TEST(QuantileHigh, SplitsAtTheRank)
     EXPECT_EQ(even.quantile_high(0.99), 511u);
 }
 
-// BUG (disabled until fixed): quantile_high rounds q * total to the nearest rank instead of taking
-// ceil(q * total).
+// Regression: quantile_high rounded q * total to the nearest rank instead of taking ceil(q * total).
 // The q-quantile is the smallest value with at least a fraction q of the samples at or below it
 // (nearest rank: ceil(q * n)). Rounding q * n to the nearest integer instead picks a bucket that
 // holds fewer than q of the samples whenever the fraction of q * n is below one half.

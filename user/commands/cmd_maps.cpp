@@ -1,16 +1,18 @@
 #include "commands/cmd_maps.h"
 
 #include <fcntl.h>
-#include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <unistd.h>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ostream.h>
 
 #include "output/format_util.h"
 #include "model/layout.h"
+#include "output/output_file.h"
 #include "pipeline/pipeline.h"
 #include "source/proc_probe.h"
 #include "source/synthesizer.h"
@@ -61,12 +63,14 @@ int run_maps(const MapsOptions& o)
     std::vector<LayoutRow> rows = build_layout(process->space(), pipeline.processes().segments(), residency);
     if (pagemap >= 0)
         close(pagemap);
+    std::ostringstream out;
     if (o.json) {
-        render_layout_json(std::cout, rows);
+        render_layout_json(out, rows);
     } else {
-        fmt::print("pid {} ({})\n", o.pid, terminal_safe(stat.comm));
-        render_layout_text(std::cout, rows);
+        fmt::print(out, "pid {} ({})\n", o.pid, terminal_safe(stat.comm));
+        render_layout_text(out, rows);
     }
+    write_text(STDOUT_FILENO, out.str(), "the layout");
     return 0;
 }
 

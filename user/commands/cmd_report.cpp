@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -123,11 +124,12 @@ int run_diff(const ReportOptions& o)
     };
     Side a = side(o.diff.at(0)), b = side(o.diff.at(1));
     ReportDiff diff = diff_reports(a.summary, b.summary, a.stacks, b.stacks);
+    std::ostringstream out;
     if (o.json)
-        std::cout << diff_to_json(diff, o.diff[0], o.diff[1]).dump() << '\n';
+        out << diff_to_json(diff, o.diff[0], o.diff[1]).dump() << '\n';
     else
-        render_diff_text(std::cout, diff, o.diff[0], o.diff[1], 20);
-    check_written(std::cout, "the report");
+        render_diff_text(out, diff, o.diff[0], o.diff[1], 20);
+    write_text(STDOUT_FILENO, out.str(), "the report");
     for (const Side* s : {&a, &b})
         if (!s->problem.empty())
             fmt::print(stderr, "memtrace: {}\n", terminal_safe(s->problem));
@@ -168,14 +170,14 @@ int run_report(const ReportOptions& o)
     Pipeline pipeline(pipeline_options(o), namer);
     std::unique_ptr<ReportOutput> output;
     if (o.events) {
-        auto events = std::make_unique<EventsOutput>(stdout, pipeline, std::cerr);
+        auto events = std::make_unique<EventsOutput>(stdout, pipeline, STDERR_FILENO);
         pipeline.set_record_observer(
             [out = events.get()](const Record& r, SegmentId seg, const Process& p) { out->record(r, seg, p); });
         output = std::move(events);
     } else if (o.json) {
-        output = std::make_unique<JsonOutput>(std::cout);
+        output = std::make_unique<JsonOutput>(STDOUT_FILENO);
     } else {
-        output = std::make_unique<TextOutput>(std::cout);
+        output = std::make_unique<TextOutput>(STDOUT_FILENO);
     }
     pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
         if (report.final)

@@ -166,10 +166,10 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
     std::unique_ptr<ReportOutput> output;
     switch (mode) {
     case OutputMode::Live: break;
-    case OutputMode::Text: output = std::make_unique<TextOutput>(std::cout); break;
-    case OutputMode::Json: output = std::make_unique<JsonOutput>(std::cout); break;
+    case OutputMode::Text: output = std::make_unique<TextOutput>(STDOUT_FILENO); break;
+    case OutputMode::Json: output = std::make_unique<JsonOutput>(STDOUT_FILENO); break;
     case OutputMode::Events: {
-        auto events = std::make_unique<EventsOutput>(stdout, pipeline, std::cerr);
+        auto events = std::make_unique<EventsOutput>(stdout, pipeline, STDERR_FILENO);
         pipeline.set_record_observer([out = events.get()](const Record& r, SegmentId seg, const Process& p) {
             out->record(r, seg, p);
         });
@@ -213,6 +213,9 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
         hooks.resized = [view] { view->redraw(); };
     }
     session.run(hooks);
+    for (const std::string& m : namer.mismatches())
+        fmt::print(stderr, "memtrace: no file of the recorded build of {} here: its code is named by offset\n",
+                   terminal_safe(m));
 
     if (folded_fd) {
         uint64_t lines = write_folded(folded_fd->get(), pipeline.stacks().folded(MT_STACK_FAULT));

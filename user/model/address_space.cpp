@@ -357,7 +357,7 @@ void AddressSpace::classify(Region& r, const Region* previous)
     case RegionKind::Special: r.segment = segments_.of_kind(SegmentKind::Special, r.path); return;
     case RegionKind::Shm: r.segment = segments_.of_file(SegmentKind::Shm, shm_name(r), shm_key(r)); return;
     case RegionKind::File: {
-        const ObjectInfo* info = r.inode ? objects_.find(r.dev, r.inode) : nullptr;
+        const ObjectInfo* info = r.inode ? objects_.find(r.dev, r.inode, r.path) : nullptr;
         std::shared_ptr<const ElfImage> elf = info ? info->elf : nullptr;
         std::optional<uint64_t> vaddr;
         // The mappings of one loaded object lie side by side and share one bias. Take it from the

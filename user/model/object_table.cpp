@@ -4,7 +4,7 @@ namespace memtrace {
 
 void ObjectTable::add(ObjectInfo info)
 {
-    auto key = std::make_pair(info.dev, info.ino);
+    auto key = std::make_tuple(info.dev, info.ino, info.path);
     auto it = objects_.find(key);
     if (it != objects_.end()) {
         it->second = std::move(info);
@@ -14,9 +14,9 @@ void ObjectTable::add(ObjectInfo info)
         objects_.emplace(key, std::move(info));
 }
 
-const ObjectInfo* ObjectTable::find(uint64_t dev, uint64_t ino) const
+const ObjectInfo* ObjectTable::find(uint64_t dev, uint64_t ino, const std::string& path) const
 {
-    auto it = objects_.find({dev, ino});
+    auto it = objects_.find(std::make_tuple(dev, ino, path));
     return it == objects_.end() ? nullptr : &it->second;
 }
 

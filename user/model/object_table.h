@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "model/elf_image.h"
@@ -30,13 +31,14 @@ public:
     // mappings are then attributed as plain files).
     static constexpr size_t kMaxObjects = 1 << 16;
 
-    // Adds or replaces the entry for (info.dev, info.ino).
+    // Adds or replaces the entry for (info.dev, info.ino, info.path). The path is part of what a
+    // file is: an inode number freed by unlink is reused by the next file made, mapped or not.
     void add(ObjectInfo info);
-    const ObjectInfo* find(uint64_t dev, uint64_t ino) const;
+    const ObjectInfo* find(uint64_t dev, uint64_t ino, const std::string& path) const;
     size_t size() const { return objects_.size(); }
 
 private:
-    std::map<std::pair<uint64_t, uint64_t>, ObjectInfo> objects_;
+    std::map<std::tuple<uint64_t, uint64_t, std::string>, ObjectInfo> objects_;
 };
 
 }  // namespace memtrace

@@ -60,8 +60,7 @@ SegmentId SegmentTable::intern(std::string identity, SegmentInfo info)
 
 const std::string& SegmentTable::object_name(const ObjectKey& key, const std::string& path, const std::string& shown)
 {
-    // Without an identity, the path is all there is to tell objects apart.
-    auto id = std::make_tuple(key, key.known() ? std::string() : path, shown);
+    auto id = std::make_tuple(key, path, shown);
     auto it = object_names_.find(id);
     if (it != object_names_.end())
         return it->second;
@@ -73,11 +72,12 @@ const std::string& SegmentTable::object_name(const ObjectKey& key, const std::st
 
 namespace {
 
+// Device, inode and path: an inode number freed by unlink is the next new file's, so the path is
+// part of what an object is (one file under two paths is then two objects, which is what it
+// reads as to the user anyway).
 std::string identity_of(char kind, const ObjectKey& key, const std::string& path, const std::string& part)
 {
-    if (key.known())
-        return fmt::format("{}{}:{}\n{}", kind, key.dev, key.ino, part);
-    return fmt::format("{}\n{}\n{}", kind, path, part);
+    return fmt::format("{}{}:{}\n{}\n{}", kind, key.dev, key.ino, path, part);
 }
 
 }  // namespace

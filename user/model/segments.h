@@ -45,8 +45,8 @@ struct SegmentInfo {
 };
 
 // Interns segments so that each one is counted in one place, across processes: sections and files
-// by the object's identity (device and inode), the rest by name. Distinct objects that would read
-// alike get distinct labels ("libfoo.so (2) .text").
+// by the object's identity (device, inode and path), the rest by name. Distinct objects that would
+// read alike get distinct labels ("libfoo.so (2) .text").
 class SegmentTable {
 public:
     static constexpr SegmentId kUnmapped = 0;
@@ -73,7 +73,7 @@ private:
     std::vector<SegmentInfo> segments_;
     std::unordered_map<std::string, SegmentId> by_identity_;
     std::unordered_map<std::string, int> names_used_;  // shown name -> objects using it so far
-    // (identity, path when there is no identity, base name or path) -> the name shown.
+    // (identity, path, base name or path) -> the name shown.
     std::map<std::tuple<ObjectKey, std::string, std::string>, std::string> object_names_;
     size_t thread_stacks_ = 0;
 };

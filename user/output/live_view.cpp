@@ -5,7 +5,7 @@
 
 #include <fmt/ostream.h>
 
-#include "output/render_text.h"
+#include "output/output_file.h"
 
 namespace memtrace {
 
@@ -39,9 +39,7 @@ void LiveView::redraw()
 void LiveView::summary(const Report& report, uint32_t end_reason)
 {
     terminal_.reset();  // back to the normal screen: the summary stays on it
-    render_text(std::cout, report);
-    fmt::print(std::cout, "memtrace: {}\n", end_reason_text(end_reason));
-    check_written(std::cout, "the report");
+    write_text(STDOUT_FILENO, summary_text(report, end_reason), "the report");
 }
 
 }  // namespace memtrace

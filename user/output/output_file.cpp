@@ -51,4 +51,16 @@ int open_output_file(const std::string& path, bool append, bool must_be_new)
     return fd;
 }
 
+void write_text(int fd, std::string_view text, const char* what)
+{
+    while (!text.empty()) {
+        ssize_t n = ::write(fd, text.data(), text.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw std::runtime_error(fmt::format("cannot write {}: {}", what, n < 0 ? strerror(errno) : "short write"));
+        text.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
 }  // namespace memtrace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace memtrace {
 
@@ -13,5 +14,9 @@ namespace memtrace {
 // or 2: a closed stdout must not turn a file into memtrace's report); throws std::runtime_error
 // "cannot write PATH: why".
 int open_output_file(const std::string& path, bool append = false, bool must_be_new = false);
+
+// Writes all of `text` to `fd` (a closed pipe is EPIPE: memtrace ignores SIGPIPE). Throws
+// std::runtime_error "cannot write WHAT: why" when it cannot.
+void write_text(int fd, std::string_view text, const char* what);
 
 }  // namespace memtrace

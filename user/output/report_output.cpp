@@ -2,11 +2,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "output/output_file.h"
 #include "output/render_json.h"
 #include "output/render_text.h"
 
@@ -26,41 +28,37 @@ const char* end_reason_text(uint32_t end_reason)
     }
 }
 
-void check_written(std::ostream& out, const char* what)
+std::string summary_text(const Report& report, uint32_t end_reason)
 {
-    errno = 0;
-    out.flush();
-    if (out.fail())
-        throw std::runtime_error(fmt::format("cannot write {}: {}", what, errno ? strerror(errno) : "output error"));
+    std::ostringstream out;
+    render_text(out, report);
+    fmt::print(out, "memtrace: {}\n", end_reason_text(end_reason));
+    return out.str();
 }
 
 void TextOutput::interval(const Report& report)
 {
-    render_text(out_, report);
-    check_written(out_, "the report");
+    std::ostringstream out;
+    render_text(out, report);
+    write_text(fd_, out.str(), "the report");
 }
 
 void TextOutput::summary(const Report& report, uint32_t end_reason)
 {
-    render_text(out_, report);
-    fmt::print(out_, "memtrace: {}\n", end_reason_text(end_reason));
-    check_written(out_, "the report");
+    write_text(fd_, summary_text(report, end_reason), "the report");
 }
 
 void JsonOutput::interval(const Report& report)
 {
-    render_json_line(out_, report);
-    check_written(out_, "the report");
+    std::ostringstream out;
+    render_json_line(out, report);
+    write_text(fd_, out.str(), "the report");
 }
 
-void JsonOutput::summary(const Report& report, uint32_t)
-{
-    render_json_line(out_, report);
-    check_written(out_, "the report");
-}
+void JsonOutput::summary(const Report& report, uint32_t) { interval(report); }
 
-EventsOutput::EventsOutput(std::FILE* events, const Pipeline& pipeline, std::ostream& summary_out)
-    : pipeline_(pipeline), printer_(events, pipeline.processes().segments()), summary_out_(summary_out)
+EventsOutput::EventsOutput(std::FILE* events, const Pipeline& pipeline, int summary_fd)
+    : pipeline_(pipeline), printer_(events, pipeline.processes().segments()), summary_fd_(summary_fd)
 {
     printer_.print_header();
 }
@@ -76,9 +74,7 @@ void EventsOutput::interval(const Report&) { printer_.flush(); }
 void EventsOutput::summary(const Report& report, uint32_t end_reason)
 {
     printer_.flush();
-    render_text(summary_out_, report);
-    fmt::print(summary_out_, "memtrace: {}\n", end_reason_text(end_reason));
-    summary_out_.flush();
+    write_text(summary_fd_, summary_text(report, end_reason), "the summary");
 }
 
 }  // namespace memtrace

@@ -25,36 +25,36 @@ public:
 // "the target exited", "interrupted", ...
 const char* end_reason_text(uint32_t end_reason);
 
-// Throws std::runtime_error "cannot write WHAT: why" when `out` failed or fails to flush.
-void check_written(std::ostream& out, const char* what);
+// The summary as text, with why the trace ended.
+std::string summary_text(const Report& report, uint32_t end_reason);
 
 // Plain-text snapshots each interval, then the summary and why the trace ended.
 class TextOutput : public ReportOutput {
 public:
-    explicit TextOutput(std::ostream& out) : out_(out) {}
+    explicit TextOutput(int fd) : fd_(fd) {}
     void interval(const Report& report) override;
     void summary(const Report& report, uint32_t end_reason) override;
 
 private:
-    std::ostream& out_;
+    int fd_;
 };
 
 // One NDJSON object per interval, then the summary object.
 class JsonOutput : public ReportOutput {
 public:
-    explicit JsonOutput(std::ostream& out) : out_(out) {}
+    explicit JsonOutput(int fd) : fd_(fd) {}
     void interval(const Report& report) override;
     void summary(const Report& report, uint32_t end_reason) override;
 
 private:
-    std::ostream& out_;
+    int fd_;
 };
 
-// One line per record on `events`; the summary goes to `summary_out` (stderr), apart from them.
+// One line per record on `events`; the summary goes to `summary_fd` (stderr), apart from them.
 class EventsOutput : public ReportOutput {
 public:
     // Times count from the start of `pipeline`'s trace.
-    EventsOutput(std::FILE* events, const Pipeline& pipeline, std::ostream& summary_out);
+    EventsOutput(std::FILE* events, const Pipeline& pipeline, int summary_fd);
     void record(const Record& record, SegmentId segment, const Process& process);
     void interval(const Report& report) override;
     void summary(const Report& report, uint32_t end_reason) override;
@@ -62,7 +62,7 @@ public:
 private:
     const Pipeline& pipeline_;
     EventPrinter printer_;
-    std::ostream& summary_out_;
+    int summary_fd_;
 };
 
 }  // namespace memtrace

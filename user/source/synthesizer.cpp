@@ -37,9 +37,10 @@ void Synthesizer::trace_start(uint64_t ts_ns, uint32_t target, uint32_t flags)
 
 void Synthesizer::object_for(const MappedFile& file, uint64_t ts_ns)
 {
-    if (!file.ino || objects_sent_.count({file.dev, file.ino}) || objects_sent_.size() >= kMaxObjectsSent)
+    auto key = std::make_tuple(file.dev, file.ino, file.path);
+    if (!file.ino || objects_sent_.count(key) || objects_sent_.size() >= kMaxObjectsSent)
         return;
-    objects_sent_.insert({file.dev, file.ino});
+    objects_sent_.insert(std::move(key));
     ObjectInfo info = probe_.object(file);
     info.dev = file.dev;
     info.ino = file.ino;

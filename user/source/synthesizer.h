@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <set>
+#include <tuple>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -60,7 +61,7 @@ private:
 
     ProcessProbe& probe_;
     Sink sink_;
-    std::set<std::pair<uint64_t, uint64_t>> objects_sent_;
+    std::set<std::tuple<uint64_t, uint64_t, std::string>> objects_sent_;
     // The kernel's exec-time VMA records of each process, held until its exec record says whether
     // the walk finished (else /proc's layout replaces them).
     std::unordered_map<uint32_t, std::vector<RecordBytes>> exec_layouts_;
