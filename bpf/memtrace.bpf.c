@@ -20,12 +20,16 @@ const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the consumer once this m
 /* Faults stream while less than this is pending; beyond it the rest of the ring is kept for the
  * mapping records (the model must stay exact) and faults are counted in `overflow`. */
 const volatile __u64 fault_room_bytes = 6 * 1024 * 1024;
+/* Stack samples only while this little is pending: faults keep the rest of their room. */
+const volatile __u64 sample_room_bytes = 0;
 /* Launch mode: the target is memtrace's own fork until it execs the command; ignore it till then. */
 const volatile bool wait_for_exec = false;
 /* --latency: a record when each fault is handled too (software perf event PAGE_FAULTS_MIN). */
 const volatile bool measure_latency = false;
-/* --stacks: count user stacks of faults, brk and mmap in the kernel. */
+/* --stacks: a stack sample (registers and the top of the user stack) for every brk, mmap, munmap
+ * and mremap, and for one fault in `stack_sample_period` on each CPU (0: no fault stacks). */
 const volatile bool record_stacks = false;
+const volatile __u32 stack_sample_period = 0;
 /* --fault-source perf-event: faults come from the software perf event, not the tracepoints. */
 const volatile bool faults_from_perf_event = false;
 
@@ -78,20 +82,28 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* --stacks: user stacks, and how often each (process, stack, kind) was seen. */
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MT_STACK_DEPTH * sizeof(__u64));
-} stack_traces SEC(".maps");
+/* --stacks: where each stack sample is built (one per CPU: tracing programs do not nest on a CPU),
+ * sent with bpf_ringbuf_output as long as the stack it holds; and each CPU's count towards its next
+ * fault sample. The buffer is a page longer than the most a sample holds, so that the verifier can
+ * see every page-sized copy into it fit. */
+struct stack_scratch {
+	struct mt_stack_sample sample;
+	__u8 stack[MT_SAMPLE_STACK_MAX + 4096];
+};
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct mt_stack_key);
-	__type(value, __u64);
-} stack_counts SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack_scratch);
+} stack_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} faults_to_sample SEC(".maps");
 
 /* Syscall arguments saved at entry, read back at exit (keyed by thread id). */
 struct syscall_args {
@@ -202,39 +214,108 @@ static __always_inline void *reserve_fault_record(__u64 size, __u64 *pending)
 	return bpf_ringbuf_reserve(&events, size, 0);
 }
 
-/* Adds one to the count of the current user stack (--stacks). `ctx` is the program's own context:
- * bpf_get_stackid takes the registers from it, and the user ones from the task when the program
- * runs in the kernel. */
-static __always_inline void count_stack(void *ctx, __u32 tgid, __u32 kind)
+/* Copies the user stack from `sp` into `dst`, a page at a time (bpf_probe_read_user zeroes the
+ * whole destination when any byte faults): up to `limit` bytes, fewer at the first page that cannot
+ * be read. Returns the bytes copied. */
+static __always_inline __u32 copy_user_stack(__u8 *dst, __u64 sp, __u64 limit, bool *faulted)
 {
-	struct mt_stack_key key = {};
-	key.tgid = tgid;
-	key.kind = kind;
-	key.stack_id = bpf_get_stackid(ctx, &stack_traces, BPF_F_USER_STACK);
-	__u64 *n = bpf_map_lookup_elem(&stack_counts, &key);
-	if (n) {
-		__sync_fetch_and_add(n, 1);
-		return;
+	if (limit > MT_SAMPLE_STACK_MAX)
+		limit = MT_SAMPLE_STACK_MAX;
+	__u64 got = 0;
+	/* The first read ends at sp's page end, the others are whole pages: one more read than pages. */
+	for (int i = 0; i < MT_SAMPLE_STACK_MAX / 4096 + 1; ++i) {
+		__u64 n = 4096 - ((sp + got) & 4095);
+		if (n > limit - got)
+			n = limit - got;
+		/* Bounds the verifier can see: got < 8 KiB, 0 < n <= 4 KiB, in a buffer of 12 KiB. */
+		if (n == 0 || n > 4096 || got >= MT_SAMPLE_STACK_MAX)
+			break;
+		if (bpf_probe_read_user(dst + got, n, (void *)(sp + got)) != 0) {
+			*faulted = true;
+			break;
+		}
+		got += n;
 	}
-	__u64 one = 1;
-	if (bpf_map_update_elem(&stack_counts, &key, &one, BPF_NOEXIST) != 0) {
-		n = bpf_map_lookup_elem(&stack_counts, &key); /* another CPU added it meanwhile */
-		if (n)
-			__sync_fetch_and_add(n, 1);
-		else
-			count(MT_CNT_STACKS_LOST); /* the map is full */
-	}
+	return got;
 }
 
-static __always_inline int on_fault(void *ctx, unsigned long address, __u64 ip,
+/* Sends a stack sample: the user registers `regs` (a fault's, or the system call's) and the top of
+ * the user stack, to the stack's top when it is the main thread's (mm->start_stack) and at most
+ * MT_SAMPLE_STACK_MAX bytes, for user space to unwind with the binaries' CFI. */
+static __always_inline void emit_stack_sample(__u64 pid_tgid, __u32 tgid, struct pt_regs *regs, __u32 kind,
+					      __u64 weight, __u64 addr, __u16 flags)
+{
+	__u32 zero = 0;
+	struct stack_scratch *sc = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!sc || !regs)
+		return;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > sample_room_bytes) {
+		count(MT_CNT_STACKS_LOST);
+		return;
+	}
+	struct mt_stack_sample *s = &sc->sample;
+	fill_header(&s->hdr, MT_REC_STACK_SAMPLE, pid_tgid);
+	s->hdr.tgid = tgid;
+	s->kind = kind;
+	s->weight = weight;
+	s->addr = addr;
+	s->pad = 0;
+	__u64 sp = BPF_CORE_READ(regs, sp);
+	s->regs[0] = BPF_CORE_READ(regs, ax);
+	s->regs[1] = BPF_CORE_READ(regs, dx);
+	s->regs[2] = BPF_CORE_READ(regs, cx);
+	s->regs[3] = BPF_CORE_READ(regs, bx);
+	s->regs[4] = BPF_CORE_READ(regs, si);
+	s->regs[5] = BPF_CORE_READ(regs, di);
+	s->regs[6] = BPF_CORE_READ(regs, bp);
+	s->regs[7] = sp;
+	s->regs[8] = BPF_CORE_READ(regs, r8);
+	s->regs[9] = BPF_CORE_READ(regs, r9);
+	s->regs[10] = BPF_CORE_READ(regs, r10);
+	s->regs[11] = BPF_CORE_READ(regs, r11);
+	s->regs[12] = BPF_CORE_READ(regs, r12);
+	s->regs[13] = BPF_CORE_READ(regs, r13);
+	s->regs[14] = BPF_CORE_READ(regs, r14);
+	s->regs[15] = BPF_CORE_READ(regs, r15);
+	s->regs[16] = BPF_CORE_READ(regs, ip);
+	/* The main thread's frames end below mm->start_stack (argc): no need to copy beyond it. */
+	__u64 limit = MT_SAMPLE_STACK_MAX;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 start_stack = BPF_CORE_READ(task, mm, start_stack);
+	if (sp < start_stack && start_stack - sp < limit)
+		limit = start_stack - sp + 64;
+	bool faulted = false;
+	__u64 len = copy_user_stack(sc->stack, sp, limit, &faulted);
+	if (len > MT_SAMPLE_STACK_MAX)
+		return;
+	s->stack_len = len;
+	s->hdr.flags = flags | (faulted ? MT_SAMPLE_COPY_FAULTED : 0);
+	if (bpf_ringbuf_output(&events, sc, sizeof(*s) + len, 0) != 0)
+		count(MT_CNT_STACKS_LOST);
+}
+
+/* One fault in stack_sample_period on this CPU gets a stack sample. */
+static __always_inline bool fault_sample_due(void)
+{
+	if (!stack_sample_period)
+		return false;
+	__u32 zero = 0;
+	__u32 *n = bpf_map_lookup_elem(&faults_to_sample, &zero);
+	if (!n)
+		return false;
+	if (++*n < stack_sample_period)
+		return false;
+	*n = 0;
+	return true;
+}
+
+static __always_inline int on_fault(struct pt_regs *user_regs, unsigned long address, __u64 ip,
 				    unsigned long error_code, __u16 extra_flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_traced(pid_tgid >> 32))
 		return 0;
 	count(MT_CNT_FAULTS);
-	if (record_stacks)
-		count_stack(ctx, pid_tgid >> 32, MT_STACK_FAULT);
 	__u16 flags = (error_code & 0x1f) | extra_flags;
 	__u64 pending;
 	struct mt_fault *f = reserve_fault_record(sizeof(*f), &pending);
@@ -247,13 +328,16 @@ static __always_inline int on_fault(void *ctx, unsigned long address, __u64 ip,
 	f->addr = address;
 	f->ip = ip;
 	submit_batched(f, pending);
+	if (fault_sample_due())
+		emit_stack_sample(pid_tgid, pid_tgid >> 32, user_regs, MT_STACK_FAULT, stack_sample_period, address,
+				  extra_flags & MT_FAULT_KERNEL_MODE ? MT_SAMPLE_KERNEL_MODE : 0);
 	return 0;
 }
 
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(handle_fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	return on_fault(ctx, address, regs->ip, error_code, 0); /* a BTF pointer: a plain load, no helper call */
+	return on_fault(regs, address, regs->ip, error_code, 0); /* a BTF pointer: a plain load, no helper call */
 }
 
 /* A kernel-mode fault inside a system call whose get_user_pages faults memtrace measures from the
@@ -269,7 +353,7 @@ static __always_inline void note_traced_kernel_fault(__u64 pid_tgid)
 /* A fault the kernel takes on user memory of a traced process, with the user ip of the system
  * call it is in, or nothing (0) when it is not the process's (no mm, a kernel address, or under
  * pagefault_disable(), where it is not handled, only fails). */
-static __always_inline bool kernel_fault_site(unsigned long address, __u64 *ip)
+static __always_inline bool kernel_fault_site(unsigned long address, __u64 *ip, struct pt_regs **user)
 {
 	if (address > MT_USER_ADDR_MAX)
 		return false;
@@ -286,6 +370,7 @@ static __always_inline bool kernel_fault_site(unsigned long address, __u64 *ip)
 	 * instruction that made the system call. */
 	struct pt_regs *user_regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	*ip = user_regs ? user_regs->ip : 0;
+	*user = user_regs;
 	return true;
 }
 
@@ -295,13 +380,15 @@ SEC("tp_btf/page_fault_kernel")
 int BPF_PROG(handle_fault_kernel, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
 	__u64 ip;
-	if (!kernel_fault_site(address, &ip))
+	struct pt_regs *user_regs = NULL;
+	if (!kernel_fault_site(address, &ip, &user_regs))
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_traced(pid_tgid >> 32))
 		return 0;
 	note_traced_kernel_fault(pid_tgid);
-	return on_fault(ctx, address, ip, error_code, MT_FAULT_KERNEL_MODE);
+	/* Its stack is the system call's user one. */
+	return on_fault(user_regs, address, ip, error_code, MT_FAULT_KERNEL_MODE);
 }
 
 /* --fault-source perf-event: the software perf event PERF_COUNT_SW_PAGE_FAULTS, on every CPU,
@@ -316,9 +403,10 @@ int handle_fault_perf(struct bpf_perf_event_data *ctx)
 	/* The context allows 8-byte loads of the registers only: cs is the low half of its word. */
 	bool user = (*(__u64 *)&ctx->regs.cs & 3) != 0;
 	__u64 ip = ctx->regs.ip;
+	/* The user registers: the task's saved ones either way (a user-mode fault's are those too). */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *user_regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!user) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		struct pt_regs *user_regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		ip = user_regs ? user_regs->ip : 0;
 		__u64 pid_tgid = bpf_get_current_pid_tgid();
 		if (is_traced(pid_tgid >> 32))
@@ -328,7 +416,7 @@ int handle_fault_perf(struct bpf_perf_event_data *ctx)
 	__u16 flags = MT_FAULT_ACCESS_UNKNOWN | (user ? MT_FAULT_USER : MT_FAULT_KERNEL_MODE);
 	if (user && ctx->addr >= ip && ctx->addr < ip + 16)
 		flags |= MT_FAULT_INSTR;
-	return on_fault(ctx, ctx->addr, ip, 0, flags);
+	return on_fault(user_regs, ctx->addr, ip, 0, flags);
 }
 
 /* Software perf event PERF_COUNT_SW_PAGE_FAULTS_MAJ: fires on the faulting thread once the fault
@@ -823,6 +911,32 @@ static __always_inline __u64 failed_range(struct syscall_args *a, __u64 *start)
 	}
 }
 
+/* --stacks: every brk, mmap, munmap and mremap gets its stack, weighed by the bytes it changed: the
+ * calls are rare, and "who grew the heap" is what the stacks are for. */
+static __always_inline void sample_call_stack(__u64 pid_tgid, __u32 tgid, long ret, struct syscall_args *a)
+{
+	__u32 kind;
+	__u64 bytes, addr = a->args[0];
+	switch (a->call) {
+	case MT_CALL_BRK:
+		kind = MT_STACK_BRK;
+		bytes = (unsigned long)ret > a->aux ? (unsigned long)ret - a->aux : a->aux - (unsigned long)ret;
+		addr = a->aux;
+		if (!bytes)
+			return;
+		break;
+	case MT_CALL_MMAP: kind = MT_STACK_MMAP; bytes = a->args[1]; addr = (unsigned long)ret; break;
+	case MT_CALL_MUNMAP: kind = MT_STACK_MUNMAP; bytes = a->args[1]; break;
+	case MT_CALL_MREMAP:
+		kind = MT_STACK_MREMAP;
+		bytes = a->args[2] > a->args[1] ? a->args[2] - a->args[1] : 0; /* what it grew by */
+		break;
+	default: return;
+	}
+	struct task_struct *task = bpf_get_current_task_btf();
+	emit_stack_sample(pid_tgid, tgid, (struct pt_regs *)bpf_task_pt_regs(task), kind, bytes, addr, 0);
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
@@ -837,8 +951,6 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	bool traced = is_traced(pid_tgid >> 32);
 	if (call == MT_CALL_EXECVE && traced)
 		emit_marker(pid_tgid, MT_REC_EXEC_BEGIN);
-	if (traced && record_stacks && (call == MT_CALL_BRK || call == MT_CALL_MMAP || call == MT_CALL_MMAP2))
-		count_stack(ctx, tgid, call == MT_CALL_BRK ? MT_STACK_BRK : MT_STACK_MMAP);
 	struct syscall_args a = {};
 	a.call = call;
 	if (compat) { /* ia32: ebx, ecx, edx, esi, edi, ebp, 32 bits each */
@@ -924,6 +1036,8 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 			emit_resync(pid_tgid, tgid, start, len);
 		return 0;
 	}
+	if (record_stacks && is_traced(pid_tgid >> 32))
+		sample_call_stack(pid_tgid, tgid, ret, &a);
 	switch (a.call) {
 	case MT_CALL_MMAP: emit_mmap(pid_tgid, tgid, ret, &a); break;
 	case MT_CALL_MUNMAP: emit_range(pid_tgid, tgid, MT_REC_MUNMAP, &a); break;

@@ -17,6 +17,7 @@ packages=(
   prometheus                                  # promtool and the server the exporter's tests scrape with
   util-linux                                  # setpriv for the non-root test, unshare for the container test
   gcc-multilib                                # the 32-bit (ia32) workload of the root tests
+  linux-perf                                  # perf record --call-graph dwarf: what the stack tests compare with
 )
 
 missing=()

@@ -37,7 +37,8 @@ enum mt_record_type {
 	MT_REC_SIGNAL = 18,  /* SIGSEGV or SIGBUS generated for a traced thread */
 	MT_REC_RESYNC = 19,  /* a mapping call failed part way: MT_REC_VMA records (MT_VMA_RESYNC) give the range as it is (struct mt_munmap) */
 	MT_REC_UNTRACED = 20, /* faults the kernel counted inside a system call without a tracepoint (struct mt_untraced) */
-	MT_REC_KERNEL_TYPE_MAX = 21,
+	MT_REC_STACK_SAMPLE = 21, /* registers and the top of the user stack, for unwinding (--stacks) */
+	MT_REC_KERNEL_TYPE_MAX = 22,
 
 	/* Records memtrace's user space adds to the stream; BPF never sends them. What the live side
 	 * learns outside the ring buffer (/proc at attach, the kernel's counters, the clock) becomes
@@ -47,7 +48,7 @@ enum mt_record_type {
 	MT_REC_OBJECT = 66,      /* struct mt_object + variable part: a mapped file's identity and ELF layout */
 	MT_REC_COUNTERS = 67,    /* struct mt_counters: the kernel's per-CPU counters, summed */
 	MT_REC_OVERFLOW = 68,    /* struct mt_overflow: one page's faults, counted in the kernel instead of streamed */
-	MT_REC_STACK = 69,       /* struct mt_stack + frames: one entry of the kernel's stack counts */
+	MT_REC_JIT_SYMBOL = 69,  /* struct mt_jit_symbol + name: code a JIT runtime named in /tmp/perf-PID.map */
 	MT_REC_RSS = 70,         /* struct mt_rss: a live process's resident pages, sampled */
 	MT_REC_KERNEL_FINAL = 71, /* struct mt_kernel_final: a process's minflt+majflt where its window ends */
 	MT_REC_TICK = 72,        /* struct mt_tick: an interval ends (MT_TICK_FINAL: the trace ends) */
@@ -75,7 +76,7 @@ enum mt_counter {
 	MT_CNT_FAULTS = 0,   /* faults of traced processes (user + kernel mode) */
 	MT_CNT_MAJOR = 1,    /* of which major */
 	MT_CNT_DROPPED = 2,  /* records that did not fit in the ring buffer */
-	MT_CNT_STACKS_LOST = 3, /* --stacks: stacks not counted because the stack_counts map was full */
+	MT_CNT_STACKS_LOST = 3, /* --stacks: stack samples the ring buffer had no room for */
 	MT_CNT_OVERFLOW = 4, /* faults counted in the overflow map instead of streamed */
 	MT_CNT_OVERFLOW_LOST = 5, /* of which the overflow map had no room for: placed nowhere */
 	MT_CNT_MAX = 6,
@@ -106,21 +107,35 @@ struct mt_major {
 
 #define MT_DONE_MAJOR 1
 
-/* Stacks (--stacks): counted in the kernel per (process, user stack, kind), not streamed. */
+/* Stacks (--stacks): what a stack sample was taken for. */
 enum mt_stack_kind {
 	MT_STACK_FAULT = 0,
 	MT_STACK_BRK = 1,
 	MT_STACK_MMAP = 2,
+	MT_STACK_MUNMAP = 3,
+	MT_STACK_MREMAP = 4,
+	MT_STACK_KINDS = 5,
 };
 
-struct mt_stack_key {
-	__u32 tgid;
-	__s32 stack_id; /* in the stack_traces map; negative: the kernel could not take one (-errno) */
-	__u32 kind;     /* enum mt_stack_kind */
-	__u32 pad;
-};
+/* The user registers of a sample in DWARF's x86-64 numbering: rax rdx rcx rbx rsi rdi rbp rsp,
+ * r8..r15, rip (16). */
+#define MT_SAMPLE_REGS 17
+#define MT_SAMPLE_STACK_MAX 8192 /* bytes of stack copied from sp: the top two pages at most */
 
-#define MT_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */
+/* mt_stack_sample.hdr.flags */
+#define MT_SAMPLE_KERNEL_MODE 1 /* a kernel-mode fault: the registers are the system call's user ones */
+#define MT_SAMPLE_COPY_FAULTED 2 /* the copy stopped at a page that could not be read (the stack's end) */
+
+/* Variable length: stack_len bytes of the user stack from regs[7] (sp) follow. */
+struct mt_stack_sample {
+	struct mt_header hdr;
+	__u32 kind;       /* enum mt_stack_kind */
+	__u32 stack_len;
+	__u64 weight;     /* faults this sample stands for (the sampling period), or bytes the call mapped or grew */
+	__u64 addr;       /* the fault's address, or the call's */
+	__u64 regs[MT_SAMPLE_REGS];
+	__u64 pad;
+};
 
 struct mt_mmap {
 	struct mt_header hdr;
@@ -297,7 +312,7 @@ enum mt_rss_member {
 
 /* mt_trace_start.flags: what the trace was asked to collect. */
 #define MT_TRACE_LATENCY 1 /* FAULT_DONE records follow every fault */
-#define MT_TRACE_STACKS 2  /* MT_REC_STACK records come at each tick */
+#define MT_TRACE_STACKS 2  /* --stacks: MT_REC_STACK_SAMPLE records come */
 #define MT_TRACE_FOLLOW 4  /* children are traced */
 #define MT_TRACE_PERF_FAULTS 8 /* faults come from the software perf event (MT_FAULT_ACCESS_UNKNOWN) */
 
@@ -374,16 +389,6 @@ struct mt_overflow {
 	__u64 writes, instr, protection, kernel_mode;
 };
 
-/* Variable length: nr_frames user addresses (leaf first) follow. */
-struct mt_stack {
-	struct mt_header hdr; /* tgid: the process */
-	__u32 kind;           /* enum mt_stack_kind */
-	__s32 stack_id;       /* negative: the kernel could not take one (-errno) */
-	__u64 count;
-	__u32 nr_frames;
-	__u32 pad;
-};
-
 struct mt_rss {
 	struct mt_header hdr; /* tgid: the process */
 	__s64 anon, file, shmem, swap, peak; /* pages */
@@ -392,6 +397,14 @@ struct mt_rss {
 struct mt_kernel_final {
 	struct mt_header hdr; /* tgid: the process */
 	__u64 faults;         /* minflt+majflt */
+};
+
+/* Variable length: name_len bytes of name follow. */
+struct mt_jit_symbol {
+	struct mt_header hdr; /* tgid: the process whose perf map named it */
+	__u64 start, size;
+	__u32 name_len;
+	__u32 pad;
 };
 
 #define MT_TICK_FINAL 1

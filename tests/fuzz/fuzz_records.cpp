@@ -119,6 +119,15 @@ public:
     std::vector<std::pair<uint32_t, uint64_t>> thread_stack_pointers(uint32_t) override { return threads; }
     std::optional<memtrace::ResidentPages> resident(uint32_t) override { return std::nullopt; }
     uint64_t stack_limit(uint32_t) override { return stack_limit_bytes; }
+    // A perf map as hostile as the rest: whatever the input says.
+    std::string perf_map_appended(uint32_t, size_t max_bytes) override
+    {
+        std::string out = perf_map.substr(0, max_bytes);
+        perf_map.erase(0, out.size());
+        return out;
+    }
+    void perf_map_done(uint32_t) override {}
+    std::string perf_map;
 
     std::optional<uint64_t> baseline;
     std::vector<std::pair<uint32_t, uint64_t>> threads;

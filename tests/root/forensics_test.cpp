@@ -109,28 +109,32 @@ TEST_F(ForensicsTest, StrippedExecutableDegradesToModulePlusOffset)
 TEST_F(ForensicsTest, FoldedStacksParseAndSumToTheFaultsRecorded)
 {
     std::string folded = path("faults.folded");
-    RunResult r = run({kMemtrace, "--json", "--folded", folded, "--", SITES_WORKLOAD_PIE_BIN}, 60);
+    RunResult r = run({kMemtrace, "--json", "--stack-sample", "1", "--folded", folded, "--", SITES_WORKLOAD_PIE_BIN}, 60);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     json s = summary_of(r);
     ASSERT_EQ(s["dropped"], 0);
+    ASSERT_EQ(s["stacks"]["lost"], 0);
     std::ifstream in(folded);
-    const std::regex line_format(R"(^[^ ;]+(;[^ ;]+)* ([0-9]+)$)");
-    uint64_t total = 0, lines = 0, heap_stack = 0;
+    // Frames may hold spaces ("touch (inlined)"), never ';'; the count ends the line.
+    const std::regex line_format(R"(^[^;]+(;[^;]+)* ([0-9]+)$)");
+    uint64_t total = 0, lines = 0, heap_stack = 0, bss_stack = 0;
     for (std::string line; std::getline(in, line);) {
         std::smatch m;
         ASSERT_TRUE(std::regex_match(line, m, line_format)) << "not a folded stack: " << line;
         uint64_t count = std::stoull(m[2]);
         total += count;
         ++lines;
-        // Frame pointers: the whole chain from main down to the faulting function (a frameless leaf
-        // such as touch_bss_pages loses its caller: the unwinder reads the caller's frame).
+        // The whole chain from main down to the faulting function, frameless leaf included.
         if (line.find(";main;touch_heap_pages ") != std::string::npos)
             heap_stack += count;
+        if (line.find(";main;touch_bss_pages ") != std::string::npos)
+            bss_stack += count;
     }
     EXPECT_GT(lines, 1u);
-    EXPECT_EQ(total, s["faults"].get<uint64_t>()) << "every recorded fault has exactly one stack";
-    EXPECT_EQ(total, s["stacks"]["stack_faults"].get<uint64_t>());
+    EXPECT_EQ(total, s["faults"].get<uint64_t>()) << "with --stack-sample 1 every fault has exactly one stack";
+    EXPECT_EQ(total, s["stacks"]["fault_samples"].get<uint64_t>());
     EXPECT_EQ(heap_stack, 128u);
+    EXPECT_EQ(bss_stack, 256u);
 }
 
 TEST_F(ForensicsTest, LatencyHistogramsCountEveryFaultAndMajorFaultsAreSlower)

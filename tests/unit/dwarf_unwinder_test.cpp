@@ -23,6 +23,7 @@
 
 #include "model/elf_image.h"
 #include "model/maps_parser.h"
+#include "own_stack.h"
 #include "unwind_fixture.h"
 
 namespace {
@@ -34,21 +35,13 @@ using memtrace::StackSample;
 using memtrace::UnwindEnd;
 using memtrace::UnwoundStack;
 
-constexpr size_t kBpfStackCopy = 8 << 10;  // what memtrace's BPF side copies at most
+using memtrace_test::kBpfStackCopy;
 
 // This process's mappings, read once (the tests map nothing new while they run).
 const std::vector<MapsEntry>& own_maps()
 {
     static const std::vector<MapsEntry> maps = memtrace::read_proc_maps(getpid());
     return maps;
-}
-
-const MapsEntry* own_mapping_at(uint64_t address)
-{
-    for (const MapsEntry& entry : own_maps())
-        if (address >= entry.start && address < entry.end)
-            return &entry;
-    return nullptr;
 }
 
 // What memtrace's mapping model answers: the executable mapping holding an address.
@@ -72,27 +65,19 @@ std::optional<CodeMapping> own_code_at(uint64_t address)
 template <typename Chain>
 StackSample capture(Chain chain, size_t copy = kBpfStackCopy)
 {
-    std::vector<uint8_t> buffer(copy);
-    unwind_capture c{};
-    c.stack = buffer.data();
-    c.stack_capacity = buffer.size();
-    int here = 0;
-    const MapsEntry* stack = own_mapping_at(reinterpret_cast<uintptr_t>(&here));
-    c.stack_end = stack ? stack->end : 0;
-    chain(&c);
+    memtrace_test::OwnStack own = memtrace_test::capture_own_stack(chain, copy);
     StackSample sample;
     sample.regs = {};
-    sample.regs.ip = c.ip;
-    sample.regs.sp = c.sp;
-    sample.regs.bp = c.bp;
-    sample.regs.bx = c.bx;
-    sample.regs.r12 = c.r12;
-    sample.regs.r13 = c.r13;
-    sample.regs.r14 = c.r14;
-    sample.regs.r15 = c.r15;
-    sample.stack_start = c.sp;
-    buffer.resize(c.stack_size);
-    sample.bytes = std::move(buffer);
+    sample.regs.ip = own.regs.ip;
+    sample.regs.sp = own.regs.sp;
+    sample.regs.bp = own.regs.bp;
+    sample.regs.bx = own.regs.bx;
+    sample.regs.r12 = own.regs.r12;
+    sample.regs.r13 = own.regs.r13;
+    sample.regs.r14 = own.regs.r14;
+    sample.regs.r15 = own.regs.r15;
+    sample.stack_start = own.regs.sp;
+    sample.bytes = std::move(own.bytes);
     return sample;
 }
 

@@ -39,7 +39,8 @@ MT_STARTS_WITH_HEADER(mt_attach);
 MT_STARTS_WITH_HEADER(mt_object);
 MT_STARTS_WITH_HEADER(mt_counters);
 MT_STARTS_WITH_HEADER(mt_overflow);
-MT_STARTS_WITH_HEADER(mt_stack);
+MT_STARTS_WITH_HEADER(mt_stack_sample);
+MT_STARTS_WITH_HEADER(mt_jit_symbol);
 MT_STARTS_WITH_HEADER(mt_rss);
 MT_STARTS_WITH_HEADER(mt_kernel_final);
 MT_STARTS_WITH_HEADER(mt_tick);
@@ -115,14 +116,15 @@ TEST(EventsLayout, RecordTypeValues)
     EXPECT_EQ(MT_REC_SIGNAL, 18);
     EXPECT_EQ(MT_REC_RESYNC, 19);
     EXPECT_EQ(MT_REC_UNTRACED, 20);
-    EXPECT_EQ(MT_REC_KERNEL_TYPE_MAX, 21);
+    EXPECT_EQ(MT_REC_STACK_SAMPLE, 21);
+    EXPECT_EQ(MT_REC_KERNEL_TYPE_MAX, 22);
     // memtrace's own records, which trace files hold too: their numbers are part of the format.
     EXPECT_EQ(MT_REC_TRACE_START, 64);
     EXPECT_EQ(MT_REC_ATTACH, 65);
     EXPECT_EQ(MT_REC_OBJECT, 66);
     EXPECT_EQ(MT_REC_COUNTERS, 67);
     EXPECT_EQ(MT_REC_OVERFLOW, 68);
-    EXPECT_EQ(MT_REC_STACK, 69);
+    EXPECT_EQ(MT_REC_JIT_SYMBOL, 69);
     EXPECT_EQ(MT_REC_RSS, 70);
     EXPECT_EQ(MT_REC_KERNEL_FINAL, 71);
     EXPECT_EQ(MT_REC_TICK, 72);
@@ -142,7 +144,7 @@ TEST(EventsLayout, UserSpaceRecords)
     EXPECT_EQ(sizeof(mt_object_section), 24u);
     EXPECT_EQ(sizeof(mt_counters), 24u + 8 * MT_CNT_MAX);
     EXPECT_EQ(sizeof(mt_overflow), 80u);
-    EXPECT_EQ(sizeof(mt_stack), 48u);
+    EXPECT_EQ(sizeof(mt_jit_symbol), 48u);
     EXPECT_EQ(sizeof(mt_rss), 64u);
     EXPECT_EQ(sizeof(mt_kernel_final), 32u);
     EXPECT_EQ(sizeof(mt_tick), 32u);
@@ -175,7 +177,11 @@ TEST(EventsLayout, ForensicsRecords)
     EXPECT_EQ(offsetof(mt_signal, addr), 32u);
     EXPECT_EQ(offsetof(mt_signal, error_code), 56u);
     EXPECT_EQ(offsetof(mt_signal, sender_tgid), 72u);
-    EXPECT_EQ(sizeof(mt_stack_key), 16u);
+    EXPECT_EQ(sizeof(mt_stack_sample), 192u);
+    EXPECT_EQ(offsetof(mt_stack_sample, weight), 32u);
+    EXPECT_EQ(offsetof(mt_stack_sample, regs), 48u);
+    EXPECT_EQ(MT_SAMPLE_REGS, 17);
+    EXPECT_EQ(MT_SAMPLE_STACK_MAX, 8192);
 }
 
 TEST(EventsLayout, Header)

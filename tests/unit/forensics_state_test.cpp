@@ -19,7 +19,6 @@ using memtrace::CodeNamer;
 using memtrace::CrashRow;
 using memtrace::ElfImage;
 using memtrace::Log2Histogram;
-using memtrace::StackRecord;
 using memtrace::ResidentPages;
 using memtrace::Report;
 using memtrace::SegmentRow;
@@ -92,17 +91,6 @@ ResidentPages rss_of(int64_t file, int64_t anon, int64_t swap, int64_t shmem, in
     r.shmem = shmem;
     r.peak = peak;
     return r;
-}
-
-StackRecord raw_stack(uint32_t tgid, int32_t id, uint32_t kind, uint64_t count, std::vector<uint64_t> frames)
-{
-    StackRecord s{};
-    s.fixed.hdr.tgid = tgid;
-    s.fixed.stack_id = id;
-    s.fixed.kind = kind;
-    s.fixed.count = count;
-    s.frames = std::move(frames);
-    return s;
 }
 
 const SegmentRow* find_row(const Report& r, const std::string& label)
@@ -339,7 +327,8 @@ TEST_F(ForensicsTest, SitesNamedAndSortedByFaults)
     EXPECT_EQ(r.sites[1].faults, 3u);
     EXPECT_EQ(r.sites[1].kernel_mode, 1u);
     EXPECT_EQ(r.sites[1].segment, "anon") << "the segment of its latest fault";
-    EXPECT_EQ(r.sites[2].location, "[anonymous]+0x7f0000000040");
+    EXPECT_EQ(r.sites[2].location, "[anonymous 7f0000000000-7f0000100000]+0x40")
+        << "by its mapping, never a bare [anonymous]+0x7f...";
     EXPECT_EQ(r.sites[2].faults, 2u);
     EXPECT_EQ(r.sites[3].location, "0x100000");
     EXPECT_EQ(r.sites[3].faults, 1u);
@@ -729,125 +718,6 @@ TEST_F(ForensicsTest, ExitWithoutPeakLeavesTheLastSample)
     ASSERT_TRUE(feed(state, exit));
     r = state.report(2, 1, true);
     EXPECT_EQ(r.rss_peak, 45 * 4096);
-}
-
-// --- stacks --------------------------------------------------------------------------------------
-
-TEST_F(ForensicsTest, StacksFoldedRootFirstAndSummed)
-{
-    state.attach(kPid, "my app;x");  // comm with the two characters folded lines reserve
-    std::vector<StackRecord> raw = {
-        raw_stack(kPid, 1, MT_STACK_FAULT, 5, {pie_ip, kAnon + 0x40, nopie_ip}),  // leaf first
-        raw_stack(kPid, 2, MT_STACK_FAULT, 7, {pie_ip + 4, kAnon + 0x80, nopie_ip + 8}),
-        raw_stack(kPid, -14, MT_STACK_FAULT, 3, {}),  // -EFAULT: no user stack
-        raw_stack(kPid, 3, MT_STACK_FAULT, 2, {pie_ip}),
-        raw_stack(kPid, 4, MT_STACK_BRK, 4, {nopie_ip}),
-        raw_stack(kPid, 5, 7, 100, {nopie_ip}),  // not a kind memtrace knows
-        raw_stack(999, 6, MT_STACK_FAULT, 1, {0x1234}),  // a process that is not traced
-    };
-    state.add_stacks(raw, 9);
-    const auto& folded = state.folded(MT_STACK_FAULT);
-    std::map<std::string, uint64_t> sorted(folded.begin(), folded.end());
-    EXPECT_EQ(sorted, (std::map<std::string, uint64_t>{
-                          {"my_app_x;[elf_fixture_nopie];[anonymous];[elf_fixture_pie]", 12},
-                          {"my_app_x;[no_user_stack]", 3},
-                          {"my_app_x;[elf_fixture_pie]", 2},
-                          {"pid_999;0x1234", 1},
-                      }));
-    uint64_t folded_sum = 0, raw_sum = 0;
-    for (const auto& [line, count] : folded)
-        folded_sum += count;
-    for (const StackRecord& s : raw)
-        if (s.fixed.kind == MT_STACK_FAULT)
-            raw_sum += s.fixed.count;
-    EXPECT_EQ(folded_sum, raw_sum);
-    const auto& brk = state.folded(MT_STACK_BRK);
-    ASSERT_EQ(brk.size(), 1u);
-    EXPECT_EQ(brk.at("my_app_x;[elf_fixture_nopie]"), 4u);
-    EXPECT_TRUE(state.folded(MT_STACK_MMAP).empty());
-
-    Report r = state.report(1, 1, false);
-    EXPECT_TRUE(r.stacks);
-    EXPECT_EQ(r.stack_faults, 18u);
-    EXPECT_EQ(r.shallow_stack_faults, 3u) << "2 + 1 with one frame; the 3 without a stack say nothing of frame pointers";
-    EXPECT_EQ(r.stacks_lost, 9u);
-    ASSERT_EQ(r.fault_stacks.size(), 4u);
-    EXPECT_EQ(r.fault_stacks[0].comm, "my_app_x");
-    EXPECT_EQ(r.fault_stacks[0].frames,
-              (std::vector<std::string>{"[elf_fixture_nopie]", "[anonymous]", "[elf_fixture_pie]"}));
-    EXPECT_EQ(r.fault_stacks[0].count, 12u);
-    EXPECT_EQ(r.fault_stacks[1].frames, (std::vector<std::string>{"[no_user_stack]"}));
-    EXPECT_EQ(r.fault_stacks[1].count, 3u);
-    EXPECT_EQ(r.fault_stacks[2].frames, (std::vector<std::string>{"[elf_fixture_pie]"}));
-    EXPECT_EQ(r.fault_stacks[2].count, 2u);
-    EXPECT_EQ(r.fault_stacks[3].comm, "pid_999");
-    EXPECT_EQ(r.fault_stacks[3].frames, (std::vector<std::string>{"0x1234"}));
-    ASSERT_EQ(r.brk_stacks.size(), 1u);
-    EXPECT_EQ(r.brk_stacks[0].count, 4u);
-    EXPECT_TRUE(r.mmap_stacks.empty());
-
-    // A second drain adds to the same lines.
-    state.add_stacks({raw_stack(kPid, 3, MT_STACK_FAULT, 10, {pie_ip + 0x10})}, 0);
-    EXPECT_EQ(state.folded(MT_STACK_FAULT).at("my_app_x;[elf_fixture_pie]"), 12u);
-    r = state.report(2, 1, false);
-    EXPECT_EQ(r.stack_faults, 28u);
-    EXPECT_EQ(r.stacks_lost, 0u);
-    ASSERT_GE(r.fault_stacks.size(), 2u);
-    EXPECT_EQ(r.fault_stacks[0].frames, (std::vector<std::string>{"[elf_fixture_nopie]", "[anonymous]",
-                                                                  "[elf_fixture_pie]"}))
-        << "12 each: ties go by the line";
-    EXPECT_EQ(r.fault_stacks[1].frames, (std::vector<std::string>{"[elf_fixture_pie]"}));
-}
-
-TEST_F(ForensicsTest, StacksCleanFrameNamesAndKeepFrameOrder)
-{
-    RecordingNamer namer;
-    state.set_code_namer(&namer);
-    state.add_stacks({raw_stack(kPid, 1, MT_STACK_MMAP, 2, {pie_ip, nopie_ip, 0x100000})}, 0);
-    const auto& folded = state.folded(MT_STACK_MMAP);
-    ASSERT_EQ(folded.size(), 1u);
-    const std::string line = fmt::format("app;[unknown];fn_elf_fixture_nopie_{:x};fn_elf_fixture_pie_{:x}",
-                                         nopie_vaddr, pie_vaddr);
-    EXPECT_EQ(folded.begin()->first, line);
-    EXPECT_EQ(folded.begin()->second, 2u);
-    // Short names, by module path and link-time address.
-    EXPECT_NE(std::find(namer.calls.begin(), namer.calls.end(),
-                        std::make_tuple(std::string(MEMTRACE_ELF_PIE), pie_vaddr, false)),
-              namer.calls.end());
-    EXPECT_NE(std::find(namer.calls.begin(), namer.calls.end(),
-                        std::make_tuple(std::string(MEMTRACE_ELF_NOPIE), nopie_vaddr, false)),
-              namer.calls.end());
-    Report r = state.report(1, 1, false);
-    EXPECT_EQ(r.stack_faults, 0u) << "mmap stacks are not fault stacks";
-    ASSERT_EQ(r.mmap_stacks.size(), 1u);
-    EXPECT_EQ(r.mmap_stacks[0].frames.size(), 3u);
-    EXPECT_EQ(r.mmap_stacks[0].frames.back(), fmt::format("fn_elf_fixture_pie_{:x}", pie_vaddr));
-}
-
-TEST_F(ForensicsTest, StacksOffWithoutADrain)
-{
-    Report r = state.report(1, 1, false);
-    EXPECT_FALSE(r.stacks);
-    EXPECT_TRUE(r.fault_stacks.empty());
-}
-
-TEST_F(ForensicsTest, StacksShowTheFiveMostFrequent)
-{
-    // 8 distinct one-frame stacks with counts 1..8, in anonymous code that the namer names apart.
-    RecordingNamer namer;
-    state.set_code_namer(&namer);
-    std::vector<StackRecord> raw;
-    for (int i = 0; i < 8; ++i)
-        raw.push_back(raw_stack(kPid, i + 1, MT_STACK_FAULT, i + 1, {kAnon + static_cast<uint64_t>(i)}));
-    state.add_stacks(raw, 0);
-    EXPECT_EQ(state.folded(MT_STACK_FAULT).size(), 8u);
-    Report r = state.report(1, 1, false);
-    ASSERT_EQ(r.fault_stacks.size(), 5u);
-    for (size_t i = 0; i < 5; ++i)
-        EXPECT_EQ(r.fault_stacks[i].count, 8 - i);
-    EXPECT_EQ(r.fault_stacks[0].frames, (std::vector<std::string>{"fn_[anonymous]_7f0000000007"}));
-    EXPECT_EQ(r.stack_faults, 36u);
-    EXPECT_EQ(r.shallow_stack_faults, 36u);
 }
 
 }  // namespace

@@ -102,10 +102,12 @@ Report forensics_report()
     r.crashes = {segv, sent};
 
     r.stacks = true;
-    r.fault_stacks = {{"app", {"main", "work", "leaf"}, 12}};
-    r.brk_stacks = {{"app", {"main", "grow"}, 3}};
-    r.stack_faults = 12;
-    r.shallow_stack_faults = 4;
+    r.fault_stacks = {{"app", {"main", "work", "leaf"}, 12 * 64, 12}};
+    r.brk_stacks = {{"app", {"main", "grow"}, 3 << 20, 3}};
+    r.stack_sample_period = 64;
+    r.stack_samples = 12;
+    r.deep_stack_samples = 9;
+    r.truncated_stacks = 4;
     r.stacks_lost = 2;
     return r;
 }
@@ -236,32 +238,36 @@ TEST(RenderStacks, ExactText)
 {
     Report r = forensics_report();
     EXPECT_EQ(render(memtrace::render_stacks, r),
-              "\ntop fault stacks:\n"
-              "        12  app\n"
+              "\ntop fault stacks (estimated: 1 fault in 64 on each CPU sampled, counts scaled):\n"
+              "       768  app\n"
               "            leaf\n"
               "            work\n"
               "            main\n"
-              "\ntop brk stacks:\n"
-              "         3  app\n"
+              "\ntop brk stacks by bytes grown:\n"
+              "        3M  app (3 calls)\n"
               "            grow\n"
               "            main\n"
-              "note: 4 of 12 fault stacks have 2 frames or fewer: the code was built without frame pointers, and "
-              "the kernel's unwinder stops at the first function without one (rebuild with "
-              "-fno-omit-frame-pointer for full stacks)\n"
-              "note: 2 stacks not counted: the kernel's stack table was full\n");
+              "note: 4 of 12 fault stacks are deeper than the copied stack: they start at [truncated]\n"
+              "note: 2 stack samples lost: the ring buffer had no room for them\n");
 }
 
 TEST(RenderStacks, NotesOnlyWhenTheyApply)
 {
     Report r = forensics_report();
-    r.shallow_stack_faults = 2;  // under a quarter
+    r.stack_sample_period = 1;
+    r.truncated_stacks = 0;
     r.stacks_lost = 0;
     r.brk_stacks.clear();
+    r.mmap_stacks = {{"app", {"main", "map"}, 4096, 1}};
     EXPECT_EQ(render(memtrace::render_stacks, r),
               "\ntop fault stacks:\n"
-              "        12  app\n"
+              "       768  app\n"
               "            leaf\n"
               "            work\n"
+              "            main\n"
+              "\ntop mmap stacks by bytes mapped:\n"
+              "        4K  app (1 call)\n"
+              "            map\n"
               "            main\n");
     r.stacks = false;
     EXPECT_EQ(render(memtrace::render_stacks, r), "");
@@ -349,13 +355,15 @@ TEST(RenderJsonForensics, Stacks)
 {
     json j = memtrace::report_to_json(forensics_report());
     EXPECT_EQ(j["stacks"], json::parse(R"({
-        "faults": [{"comm": "app", "frames": ["main", "work", "leaf"], "count": 12}],
-        "brk": [{"comm": "app", "frames": ["main", "grow"], "count": 3}],
+        "faults": [{"comm": "app", "frames": ["main", "work", "leaf"], "count": 768, "samples": 12}],
+        "brk": [{"comm": "app", "frames": ["main", "grow"], "count": 3145728, "samples": 3}],
         "mmap": [],
-        "stack_faults": 12,
-        "shallow_stack_faults": 4,
-        "lost": 2,
-        "collisions": 0})"));
+        "sample_period": 64,
+        "estimated": true,
+        "fault_samples": 12,
+        "deep_fault_samples": 9,
+        "truncated": 4,
+        "lost": 2})"));
 }
 
 TEST(RenderJsonForensics, OptionalSectionsAbsentWhenOff)

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <link.h>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -384,6 +385,85 @@ TEST(Symbolizer, FormatsEachKindOfLocation)
     EXPECT_EQ(memtrace::format(unknown), "libfoo.so+0x1234");
 }
 
-// Not an assertion: what a lookup costs, printed for the record.
+// The line of inline_fixture.c that holds `marker`.
+int inline_fixture_line(const std::string& marker)
+{
+    std::ifstream in(memtrace_test::fixture_path("inline_fixture.c"));
+    std::string text;
+    for (int n = 1; std::getline(in, text); ++n)
+        if (text.find(marker) != std::string::npos)
+            return n;
+    return 0;
+}
+
+// What binutils' addr2line -i says of each address: the functions, innermost first.
+std::map<uint64_t, std::vector<std::string>> addr2line_inlines(const std::string& path, const std::vector<uint64_t>& addrs)
+{
+    std::string command = "addr2line -a -i -f -e '" + path + "'";
+    for (uint64_t a : addrs)
+        command += fmt::format(" 0x{:x}", a);
+    std::map<uint64_t, std::vector<std::string>> out;
+    FILE* p = popen(command.c_str(), "r");
+    if (!p)
+        return out;
+    char line[4096];
+    uint64_t current = 0;
+    for (bool function_line = false; fgets(line, sizeof line, p);) {
+        std::string text(line);
+        text.erase(text.find_last_not_of('\n') + 1);
+        if (text.rfind("0x", 0) == 0) {
+            current = std::stoull(text, nullptr, 16);
+            function_line = true;
+        } else if (function_line) {
+            out[current].push_back(text);
+            function_line = false;
+        } else {
+            function_line = true;  // a file:line; the next line names a function again
+        }
+    }
+    pclose(p);
+    return out;
+}
+
+TEST(Symbolizer, NamesInlinedFunctionsWithTheLinesOfTheirCalls)
+{
+    const std::string path = MEMTRACE_INLINE_FIXTURE;
+    const uint64_t start = symbol_value(path, "inline_fixture_outer");
+    ASSERT_NE(start, 0u);
+    Symbolizer symbolizer;
+    std::vector<uint64_t> addrs;
+    bool twice_inlined = false;
+    for (uint64_t a = start; a < start + 256; ++a) {
+        CodeLocation loc = symbolizer.locate(path, a);
+        if (loc.function != "inline_fixture_outer")
+            break;  // past its end
+        addrs.push_back(a);
+        if (loc.inlined.size() != 2 || twice_inlined)
+            continue;
+        twice_inlined = true;
+        EXPECT_EQ(loc.inlined[0].function, "touch_page");
+        EXPECT_EQ(loc.inlined[0].call_line, inline_fixture_line("INLINE_FIXTURE_CALL_TOUCH"));
+        EXPECT_EQ(loc.inlined[1].function, "fill_pages");
+        EXPECT_EQ(loc.inlined[1].call_line, inline_fixture_line("INLINE_FIXTURE_CALL_FILL"));
+        EXPECT_GE(loc.line, inline_fixture_line("INLINE_FIXTURE_TOUCH")) << "a line of touch_page itself";
+        EXPECT_LE(loc.line, inline_fixture_line("INLINE_FIXTURE_TOUCH") + 1);
+        EXPECT_EQ(memtrace::frame_names(loc), (std::vector<std::string>{"touch_page (inlined)", "fill_pages (inlined)",
+                                                                        "inline_fixture_outer"}));
+        EXPECT_EQ(memtrace::format(loc).rfind("touch_page (inlined) ← fill_pages (inlined) ← inline_fixture_outer", 0), 0u)
+            << memtrace::format(loc);
+    }
+    EXPECT_TRUE(twice_inlined) << "no address of inline_fixture_outer is in touch_page: was it inlined?";
+    // Every address of the function, inlined or not, as addr2line -i names it.
+    std::map<uint64_t, std::vector<std::string>> reference = addr2line_inlines(path, addrs);
+    ASSERT_EQ(reference.size(), addrs.size());
+    for (uint64_t a : addrs) {
+        CodeLocation loc = symbolizer.locate(path, a);
+        std::vector<std::string> ours;
+        for (const CodeLocation::Inlined& in : loc.inlined)
+            ours.push_back(in.function);
+        ours.push_back(loc.function);
+        EXPECT_EQ(ours, reference[a]) << fmt::format("at 0x{:x}", a);
+    }
+}
 
 }  // namespace

@@ -142,6 +142,18 @@ public:
     }
     uint64_t stack_limit(uint32_t) override { return stack_limit_bytes; }
     uint64_t stack_limit_bytes = 8 << 20;
+    // What each process's JIT "wrote" to its perf map, handed out in `perf_map_chunk` pieces.
+    std::map<uint32_t, std::string> perf_map_of;
+    size_t perf_map_chunk = 1 << 20;
+    std::vector<uint32_t> perf_maps_done;
+    std::string perf_map_appended(uint32_t pid, size_t max_bytes) override
+    {
+        std::string& left = perf_map_of[pid];
+        std::string out = left.substr(0, std::min(max_bytes, perf_map_chunk));
+        left.erase(0, out.size());
+        return out;
+    }
+    void perf_map_done(uint32_t pid) override { perf_maps_done.push_back(pid); }
 };
 
 // The /proc/PID/maps lines the kernel shows for an ELF image mapped at `base` (0 for a fixed-address

@@ -27,6 +27,15 @@ public:
     {
         return current->name(module, vaddr, full);
     }
+    void expect_build_id(const std::string& module, const std::string& build_id) override
+    {
+        current->expect_build_id(module, build_id);
+    }
+    std::vector<std::string> frames(const std::string& module, uint64_t vaddr) override
+    {
+        return current->frames(module, vaddr);
+    }
+    std::string file_for(const std::string& module) override { return current->file_for(module); }
 };
 
 class TestTrace {
@@ -51,6 +60,12 @@ public:
     {
         flags_ = on ? flags_ | MT_TRACE_LATENCY : flags_ & ~MT_TRACE_LATENCY;
         if (pipeline_)  // what the trace collects, said again: the analyses take it from here
+            synth_.trace_start(origin_, 0, flags_);
+    }
+    void set_stacks(bool on)
+    {
+        flags_ = on ? flags_ | MT_TRACE_STACKS : flags_ & ~MT_TRACE_STACKS;
+        if (pipeline_)
             synth_.trace_start(origin_, 0, flags_);
     }
     void set_clock_origin(uint64_t ns) { origin_ = ns; }
@@ -114,10 +129,11 @@ public:
         pipeline();
         synth_.overflow(std::move(pages), now());
     }
-    void add_stacks(std::vector<memtrace::StackRecord> stacks, uint64_t lost)
+    // A stack sample as the BPF program sends it (the synthesizer reads the perf map first).
+    bool add_stack_sample(const mt_stack_sample& fixed, const std::vector<uint8_t>& stack)
     {
-        set_kernel_counters(0, 0, 0, lost);
-        synth_.stacks(std::move(stacks), now());
+        memtrace::RecordBytes bytes = memtrace::stack_sample_record(fixed, stack);
+        return handle(bytes.data(), bytes.size());
     }
 
     // Ends an interval `elapsed_s` after the start and returns its report.

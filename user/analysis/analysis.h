@@ -80,7 +80,7 @@ public:
     virtual void on_signal(const SignalEvent&) {}
     virtual void on_counters(const mt_counters&) {}
     virtual void on_rss(const mt_rss&, const Process*) {}
-    virtual void on_stack(const StackRecord&, const Process*) {}
+    virtual void on_stack_sample(const StackSampleRecord&, const Process&) {}
     virtual void on_kernel_final(const mt_kernel_final&, const Process*) {}
     virtual void on_untraced(const mt_untraced&, const Process*) {}
 

@@ -21,7 +21,7 @@ void CrashReports::on_signal(const SignalEvent& e)
     row.explanation = std::move(why.summary);
     row.addr = s.addr;
     row.ip = s.ip;
-    row.location = s.code > 0 ? locator_.name(&e.process.space(), s.ip, true) : std::string();
+    row.location = s.code > 0 ? locator_.name(e.process.memory, s.ip, true) : std::string();
     if (s.disposition == MT_SIG_HANDLED)
         row.explanation += "; the process has a handler for it and may survive";
     else if (s.disposition == MT_SIG_IGNORED)

@@ -18,7 +18,7 @@ void FaultSites::on_fault(const FaultEvent& e)
     ++faults_;
     if (!shown_ || !e.process || !e.fault.ip)
         return;
-    CodeLocator::Key where = locator_.key(e.process->space(), e.fault.ip);
+    CodeLocator::Key where = locator_.key(e.process->memory, e.fault.ip);
     uint64_t key = (uint64_t{where.module} << kUserAddressBits) | (where.where & kAddressMask);
     auto it = sites_.find(key);
     if (it == sites_.end()) {

@@ -33,8 +33,9 @@ nlohmann::json description(const RecordOptions& o)
         meta["target"] = {{"command", argv}};
     }
     meta["options"] = {{"follow", o.trace.follow},     {"interval_s", o.trace.interval_s},
-                       {"latency", o.trace.latency},   {"stacks", o.trace.stacks || !o.trace.folded.empty()},
-                       {"ringbuf_mib", o.trace.ringbuf_mib}};
+                       {"latency", o.trace.latency},   {"stacks", wants_stacks(o.trace)},
+                       {"ringbuf_mib", o.trace.ringbuf_mib},
+                       {"stack_sample", wants_stacks(o.trace) ? o.trace.stack_sample.value_or(kDefaultStackSample) : 0}};
     return meta;
 }
 

@@ -15,7 +15,6 @@
 
 #include "analysis/report_diff.h"
 #include "commands/seconds_option.h"
-#include "output/folded.h"
 #include "output/format_util.h"
 #include "output/output_file.h"
 #include "output/render_diff.h"
@@ -51,7 +50,7 @@ void check_recorded(const nlohmann::json& meta, const ReportOptions& o, const st
     const nlohmann::json options = meta.value("options", nlohmann::json::object());
     if (o.latency && !options.value("latency", false))
         throw std::runtime_error(fmt::format("{} was recorded without --latency: it holds no fault latencies", file));
-    if ((o.stacks || !o.folded.empty()) && !options.value("stacks", false))
+    if ((o.stacks || o.stack_files.any()) && !options.value("stacks", false))
         throw std::runtime_error(fmt::format("{} was recorded without --stacks: it holds no stacks", file));
 }
 
@@ -78,6 +77,20 @@ std::string replay(TraceReader& reader, const std::string& file, Pipeline& pipel
     if (!ending.complete && ending.problem.empty())
         ending.problem = "ends early";
     return ending.complete ? std::string() : fmt::format("{} {}", file, ending.problem);
+}
+
+// What the trace followed, for titles: its command line, or its pid.
+std::string traced_name(const nlohmann::json& meta, const std::string& file)
+{
+    const nlohmann::json target = meta.value("target", nlohmann::json::object());
+    if (target.contains("pid") && target["pid"].is_number())
+        return fmt::format("pid {}", target["pid"].get<int64_t>());
+    std::string line;
+    if (target.contains("command") && target["command"].is_array())
+        for (const nlohmann::json& arg : target["command"])
+            if (arg.is_string())
+                line += (line.empty() ? "" : " ") + arg.get<std::string>();
+    return line.empty() ? file : line;
 }
 
 PipelineOptions pipeline_options(const ReportOptions& o)
@@ -150,7 +163,12 @@ void setup_report_options(CLI::App& app, ReportOptions& o)
         ->check(seconds_between(0.001, 1e7));
     app.add_option("--pid", o.pid, "Only this process's faults and calls")->check(CLI::PositiveNumber);
     app.add_option("--time", o.time, "Only what happened FROM,TO seconds after the start");
-    app.add_option("--folded", o.folded, "Write the fault stacks to FILE, folded (needs a trace recorded with --stacks)");
+    app.add_option("--folded", o.stack_files.folded,
+                   "Write the fault stacks to FILE, folded (needs a trace recorded with --stacks)");
+    app.add_option("--folded-bytes", o.stack_files.folded_bytes,
+                   "Write the brk, mmap and mremap stacks to FILE, folded, by bytes grown");
+    app.add_option("--flamegraph", o.stack_files.flamegraph,
+                   "Write interactive flame graphs (SVG: faults, brk bytes, mmap bytes) to FILE");
     app.add_flag("--latency", o.latency, "Require the fault latencies (a trace recorded with --latency)");
     app.add_flag("--stacks", o.stacks, "Require the stacks (a trace recorded with --stacks)");
 }
@@ -163,9 +181,7 @@ int run_report(const ReportOptions& o)
         return run_diff(o);
     TraceReader reader(o.file);
     check_recorded(reader.meta(), o, o.file);
-    std::optional<int> folded_fd;
-    if (!o.folded.empty())
-        folded_fd = open_output_file(o.folded);
+    StackFiles stack_files(o.stack_files);
     SymbolizerCodeNamer namer;
     Pipeline pipeline(pipeline_options(o), namer);
     std::unique_ptr<ReportOutput> output;
@@ -186,11 +202,8 @@ int run_report(const ReportOptions& o)
             output->interval(report);
     });
     std::string problem = replay(reader, o.file, pipeline);
-    if (folded_fd) {
-        uint64_t lines = write_folded(*folded_fd, pipeline.stacks().folded(MT_STACK_FAULT));
-        close(*folded_fd);
-        fmt::print(stderr, "memtrace: wrote {} fault stacks to {}\n", lines, o.folded);
-    }
+    if (o.stack_files.any())
+        stack_files.write(pipeline.stacks(), traced_name(reader.meta(), o.file), pipeline.stacks().sample_period());
     report_mismatches(namer);
     if (!problem.empty()) {
         fmt::print(stderr, "memtrace: {}\n", terminal_safe(problem));

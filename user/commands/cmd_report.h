@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "output/stack_files.h"
+
 namespace CLI {
 class App;
 }
@@ -19,7 +21,7 @@ struct ReportOptions {
     double interval_s = 0;  // 0: the recorded intervals
     int pid = 0;            // 0: every process
     std::string time;       // "FROM,TO" seconds since the start
-    std::string folded;
+    StackFileOptions stack_files;  // --folded, --folded-bytes, --flamegraph
     bool latency = false, stacks = false;  // ask for what the trace must hold
 };
 

@@ -10,7 +10,6 @@
 #include <fmt/format.h>
 
 #include "commands/seconds_option.h"
-#include "output/folded.h"
 #include "output/format_util.h"
 #include "output/live_view.h"
 #include "output/output_file.h"
@@ -24,22 +23,6 @@ namespace memtrace {
 namespace {
 
 enum class OutputMode { Live, Text, Json, Events, None };
-
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd = -1) : fd_(fd) {}
-    ~FileDescriptor()
-    {
-        if (fd_ >= 0)
-            close(fd_);
-    }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 void check_options(const TraceOptions& o)
 {
@@ -101,10 +84,22 @@ void setup_trace_options(CLI::App& app, TraceOptions& o)
     app.add_flag("--latency", o.latency,
                  "Time every fault from entry to completion: log2 histograms per segment, minor and major "
                  "(one more BPF program run per fault)");
-    app.add_flag("--stacks", o.stacks, "Count the user stacks of faults, brk and mmap calls in the kernel");
-    app.add_option("--folded", o.folded,
+    app.add_flag("--stacks", o.stacks,
+                 fmt::format("User call stacks, unwound with the binaries' CFI: every brk, mmap, munmap and mremap "
+                             "call's, and one fault's in {} on each CPU (see --stack-sample)",
+                             kDefaultStackSample));
+    app.add_option("--stack-sample", o.stack_sample,
+                   "With --stacks, one fault in N on each CPU has its stack taken, its count scaled by N "
+                   "(1: every fault; 0: no fault stacks, only the calls'); implies --stacks")
+        ->check(CLI::Range(0u, 1u << 20));
+    app.add_option("--folded", o.stack_files.folded,
                    "Write the fault stacks to FILE in folded format (flamegraph.pl, inferno, speedscope); "
                    "implies --stacks");
+    app.add_option("--folded-bytes", o.stack_files.folded_bytes,
+                   "Write the brk, mmap and mremap stacks to FILE, folded, by bytes grown (first frame: the call); "
+                   "implies --stacks");
+    app.add_option("--flamegraph", o.stack_files.flamegraph,
+                   "Write interactive flame graphs (SVG: faults, brk bytes, mmap bytes) to FILE; implies --stacks");
     app.add_option("-u,--user", o.user,
                    "Run the command as USER (name or uid). Default: as memtrace's caller, which under sudo is "
                    "root, as with strace: the command gets the privileges it was given; add -u \"$SUDO_USER\" "
@@ -120,19 +115,18 @@ void setup_trace_options(CLI::App& app, TraceOptions& o)
     app.add_option("command", o.command, "Command to start and trace from its first instruction (after --)");
 }
 
+bool wants_stacks(const TraceOptions& o) { return o.stacks || o.stack_sample || o.stack_files.any(); }
+
 int run_trace(const TraceOptions& o) { return run_live(o, {}); }
 
 int run_live(const TraceOptions& o, const LiveRunExtras& extras)
 {
     check_options(o);
-    const bool stacks = o.stacks || !o.folded.empty();
+    const bool stacks = wants_stacks(o);
     std::optional<Credentials> run_as;
     if (!o.user.empty())
         run_as = credentials_of(o.user);
-    // Opened before anything is traced: a path memtrace must not write is an error up front.
-    std::optional<FileDescriptor> folded_fd;
-    if (!o.folded.empty())
-        folded_fd.emplace(open_output_file(o.folded));
+    StackFiles stack_files(o.stack_files);
     const OutputMode mode = output_mode(o, extras.quiet);
 
     SymbolizerCodeNamer namer;
@@ -152,6 +146,7 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
     live.ringbuf_mib = o.ringbuf_mib;
     live.latency = o.latency;
     live.stacks = stacks;
+    live.stack_sample_period = stacks ? o.stack_sample.value_or(kDefaultStackSample) : 0;
     live.verbose = o.verbose;
     live.fault_source = o.fault_source == "perf-event" ? 2 : o.fault_source == "tracepoint" ? 1 : 0;
     live.overflow_pages = o.overflow_pages;
@@ -217,10 +212,8 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
         fmt::print(stderr, "memtrace: no file of the recorded build of {} here: its code is named by offset\n",
                    terminal_safe(m));
 
-    if (folded_fd) {
-        uint64_t lines = write_folded(folded_fd->get(), pipeline.stacks().folded(MT_STACK_FAULT));
-        fmt::print(stderr, "memtrace: wrote {} fault stacks to {}\n", lines, o.folded);
-    }
+    if (o.stack_files.any())
+        stack_files.write(pipeline.stacks(), session.comm(), live.stack_sample_period);
     return 0;
 }
 

@@ -3,8 +3,11 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "output/stack_files.h"
 
 namespace CLI {
 class App;
@@ -27,15 +30,21 @@ struct TraceOptions {
     unsigned ringbuf_mib = 8;
     size_t sites = 10;       // fault sites shown (0: none)
     bool latency = false;    // fault latency histograms
-    bool stacks = false;     // user stacks of faults, brk and mmap
-    std::string folded;      // write fault stacks here, folded (implies stacks)
+    bool stacks = false;     // user stacks of faults, brk, mmap, munmap and mremap
+    std::optional<uint32_t> stack_sample;  // one fault in this many gets its stack (implies stacks)
+    StackFileOptions stack_files;          // --folded, --folded-bytes, --flamegraph (imply stacks)
     std::string user;        // -u: run the command as this user
     bool verbose = false;
     std::string fault_source = "auto";  // auto, tracepoint, perf-event
     uint32_t overflow_pages = 65536;    // the kernel's overflow table (hidden: tests and tuning)
 };
 
+// One fault in this many on each CPU has its stack taken when --stacks is on (see BENCHMARKS.md).
+constexpr uint32_t kDefaultStackSample = 64;
+
 void setup_trace_options(CLI::App& app, TraceOptions& options);
+// --stacks, or an option that needs them.
+bool wants_stacks(const TraceOptions& options);
 // Runs the trace; returns the exit code. Throws std::runtime_error with a one-line message.
 int run_trace(const TraceOptions& options);
 

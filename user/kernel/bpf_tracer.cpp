@@ -88,6 +88,7 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
     skel_->rodata->wait_for_exec = options.wait_for_exec;
     skel_->rodata->measure_latency = options.measure_latency;
     skel_->rodata->record_stacks = options.record_stacks;
+    skel_->rodata->stack_sample_period = options.record_stacks ? options.stack_sample_period : 0;
     fault_source_ = options.fault_source;
     if (fault_source_ == FaultSource::Auto)
         fault_source_ = has_page_fault_tracepoints() ? FaultSource::Tracepoint : FaultSource::PerfEvent;
@@ -98,16 +99,14 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
     bpf_program__set_autoload(skel_->progs.handle_fault_kernel, !perf_faults);
     bpf_program__set_autoload(skel_->progs.handle_fault_perf, perf_faults);
     bpf_map__set_max_entries(skel_->maps.overflow, options.overflow_pages);
-    if (!options.record_stacks) {
-        // Unused without --stacks: keep the kernel from allocating them.
-        bpf_map__set_max_entries(skel_->maps.stack_traces, 1);
-        bpf_map__set_max_entries(skel_->maps.stack_counts, 1);
-    }
     // Wake the consumer when 1/16 of the ring is pending: few wakeups, and plenty of room left
     // while it drains.
     skel_->rodata->wakeup_bytes = options.ringbuf_bytes / 16;
     // A quarter of the ring stays for mapping records when faults arrive faster than they drain.
     skel_->rodata->fault_room_bytes = options.ringbuf_bytes / 4 * 3;
+    // Stack samples (up to 8 KiB each) stop at half: a consumer busy unwinding loses samples, never
+    // faults.
+    skel_->rodata->sample_room_bytes = options.ringbuf_bytes / 2;
     if (int err = bpf_map__set_max_entries(skel_->maps.events, options.ringbuf_bytes))
         throw libbpf_error("cannot size the ring buffer", err);
     if (int err = memtrace_bpf__load(skel_.get())) {
@@ -243,43 +242,6 @@ std::vector<mt_overflow> BpfTracer::drain_overflow()
         pages.push_back(o);
     }
     return pages;
-}
-
-std::vector<StackRecord> BpfTracer::drain_stacks()
-{
-    std::vector<StackRecord> stacks;
-    std::vector<mt_stack_key> keys = map_keys<mt_stack_key>(skel_->maps.stack_counts);
-    std::vector<__u64> frames(MT_STACK_DEPTH);
-    std::vector<__u32> used;
-    for (const mt_stack_key& k : keys) {
-        StackRecord raw{};
-        raw.fixed.hdr.tgid = raw.fixed.hdr.tid = k.tgid;
-        raw.fixed.kind = k.kind;
-        raw.fixed.stack_id = k.stack_id;
-        // Taken and deleted in one step: a fault counted meanwhile lands in a new entry.
-        if (bpf_map__lookup_and_delete_elem(skel_->maps.stack_counts, &k, sizeof(k), &raw.fixed.count,
-                                            sizeof(raw.fixed.count), 0) != 0)
-            continue;
-        if (k.stack_id >= 0) {
-            __u32 id = static_cast<__u32>(k.stack_id);
-            used.push_back(id);
-            if (bpf_map__lookup_elem(skel_->maps.stack_traces, &id, sizeof(id), frames.data(),
-                                     frames.size() * sizeof(__u64), 0) == 0) {
-                for (__u64 ip : frames) {
-                    if (!ip)
-                        break;
-                    raw.frames.push_back(ip);
-                }
-            }
-        }
-        stacks.push_back(std::move(raw));
-    }
-    // The stack table is a hash that refuses a stack whose bucket is taken (-EEXIST): emptied of
-    // what was just read, it holds one interval's stacks, not the whole trace's. A fault counted
-    // in the instant between the two steps may find its stack gone (shown as not kept).
-    for (__u32 id : used)
-        bpf_map__delete_elem(skel_->maps.stack_traces, &id, sizeof(id), 0);
-    return stacks;
 }
 
 }  // namespace memtrace

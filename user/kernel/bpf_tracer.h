@@ -33,7 +33,8 @@ struct BpfOptions {
     bool wait_for_exec = false;  // the target is a launched command held before its exec
     uint32_t ringbuf_bytes = 8 << 20;  // power of two
     bool measure_latency = false;       // a completion record per fault (PAGE_FAULTS_MIN perf event too)
-    bool record_stacks = false;         // count user stacks of faults, brk and mmap in the kernel
+    bool record_stacks = false;         // stack samples of brk, mmap, munmap, mremap (and faults:)
+    uint32_t stack_sample_period = 0;   // one fault in this many on each CPU gets one (0: none)
     bool verbose = false;               // show libbpf's own log
 };
 
@@ -57,8 +58,6 @@ public:
     bool consume();
     // The per-CPU counters (enum mt_counter), summed; the header is left for the caller.
     mt_counters counters() const;
-    // --stacks: takes the stack counts gathered since the last call out of the kernel, with frames.
-    std::vector<StackRecord> drain_stacks();
     // Takes the per-page fault counts kept while the ring buffer was full out of the kernel.
     std::vector<mt_overflow> drain_overflow();
 

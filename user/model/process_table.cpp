@@ -170,7 +170,18 @@ void ProcessTable::handle(const Record& r)
     case MT_REC_OVERFLOW: on_overflow(r); return;
     case MT_REC_COUNTERS: analyses_.on_counters(r.as<mt_counters>()); return;
     case MT_REC_RSS: analyses_.on_rss(r.as<mt_rss>(), lookup(hdr.tgid)); return;
-    case MT_REC_STACK: analyses_.on_stack(stack_of(r), lookup(hdr.tgid)); return;
+    case MT_REC_STACK_SAMPLE: {
+        Process* p = lookup(hdr.tgid);
+        if (p && !p->wait_for_exec)
+            analyses_.on_stack_sample(stack_sample_of(r), *p);
+        return;
+    }
+    case MT_REC_JIT_SYMBOL: {
+        JitSymbolRecord j = jit_symbol_of(r);
+        if (Process* p = lookup(hdr.tgid))
+            p->memory->jit.add({j.fixed.start, j.fixed.size, std::move(j.name)});
+        return;
+    }
     case MT_REC_KERNEL_FINAL: analyses_.on_kernel_final(r.as<mt_kernel_final>(), lookup(hdr.tgid)); return;
     default: return;
     }

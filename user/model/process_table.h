@@ -17,6 +17,7 @@
 #include "analysis/analysis.h"
 #include "memtrace/events.h"
 #include "model/address_space.h"
+#include "model/jit_symbols.h"
 #include "model/object_table.h"
 #include "model/segments.h"
 #include "model/unmap_history.h"
@@ -30,6 +31,7 @@ struct MemoryMap {
     MemoryMap(const MemoryMap&) = default;  // fork() copies the address space
     AddressSpace space;
     UnmapHistory unmapped;
+    JitSymbols jit;  // what a JIT runtime named in /tmp/perf-PID.map
 };
 
 struct Process {
@@ -61,6 +63,7 @@ struct Process {
 
     const AddressSpace& space() const { return memory->space; }
     const UnmapHistory& unmapped() const { return memory->unmapped; }
+    const JitSymbols& jit() const { return memory->jit; }
 };
 
 class ProcessTable {

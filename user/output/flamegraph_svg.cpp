@@ -122,16 +122,17 @@ void write_frame(Buffer& out, const FlameFrame& f, const FlameLayout& layout, co
                    xml_escape(fit_label(f.name, static_cast<double>(width) / 100)));
 }
 
-void write_header(Buffer& out, const FlameLayout& layout, const Geometry& geo, const FlameGraphOptions& options)
+void write_header(Buffer& out, const FlameLayout& layout, const Geometry& geo, const FlameGraphOptions& options,
+                  unsigned y)
 {
     auto text = [](const std::string& s) { return xml_escape(clean_utf8(s, 4096)); };
     fmt::format_to(std::back_inserter(out),
                    "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"memtrace-flamegraph\" version=\"1.1\" "
-                   "width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" font-family=\"monospace\" font-size=\"{2}\" "
+                   "{8}width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" font-family=\"monospace\" font-size=\"{2}\" "
                    "data-pad=\"{3}\" data-char-width=\"{4}\" data-label-pad=\"{5}\" data-total=\"{6}\" "
                    "data-unit=\"{7}\">\n",
                    geo.width, geo.height, kFontSize, kPad, kCharWidth, kLabelPad, layout.total,
-                   text(options.count_unit));
+                   text(options.count_unit), y ? fmt::format("y=\"{}\" ", y) : std::string());
     fmt::format_to(std::back_inserter(out), "<style>{}</style>\n", flamegraph_style());
     fmt::format_to(std::back_inserter(out), "<rect class=\"background\" width=\"100%\" height=\"100%\" fill=\"#f8f8f4\"/>\n");
     fmt::format_to(std::back_inserter(out), "<text class=\"title\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
@@ -150,13 +151,18 @@ void write_header(Buffer& out, const FlameLayout& layout, const Geometry& geo, c
 
 }  // namespace
 
-std::string flamegraph_svg_element(const FoldedStacks& stacks, const FlameGraphOptions& options)
+namespace {
+
+// One graph's <svg>, `y` pixels from the top of an enclosing one (0: not enclosed).
+std::string graph_element(const FoldedStacks& stacks, const FlameGraphOptions& options, unsigned y, unsigned* height)
 {
     unsigned width = std::clamp(options.width_px, 200u, 100000u);
     FlameLayout layout = layout_flame(stacks, width - 2 * kPad, options.min_frame_width_px, options.max_frames);
     Geometry geo = geometry_for(options, layout.levels);
+    if (height)
+        *height = geo.height;
     Buffer out;
-    write_header(out, layout, geo, options);
+    write_header(out, layout, geo, options, y);
     out.append(std::string_view("<g class=\"frames\">\n"));
     std::string unit = xml_escape(clean_utf8(options.count_unit, 256));
     for (const FlameFrame& frame : layout.frames)
@@ -169,14 +175,45 @@ std::string flamegraph_svg_element(const FoldedStacks& stacks, const FlameGraphO
     return fmt::to_string(out);
 }
 
+constexpr const char* kXmlDeclaration = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n";
+
+}  // namespace
+
+std::string flamegraph_svg_element(const FoldedStacks& stacks, const FlameGraphOptions& options)
+{
+    return graph_element(stacks, options, 0, nullptr);
+}
+
 std::string flamegraph_svg_document(const FoldedStacks& stacks, const FlameGraphOptions& options)
 {
-    return "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n" + flamegraph_svg_element(stacks, options);
+    return kXmlDeclaration + flamegraph_svg_element(stacks, options);
+}
+
+std::string flamegraph_svg_document(const std::vector<FlamePanel>& panels)
+{
+    std::string inner;
+    unsigned y = 0, width = 200;
+    for (const FlamePanel& panel : panels) {
+        unsigned height = 0;
+        // Each graph is its own <svg> with its own script: they zoom and search apart.
+        inner += graph_element(*panel.stacks, panel.options, y, &height);
+        y += height;
+        width = std::max(width, std::clamp(panel.options.width_px, 200u, 100000u));
+    }
+    return fmt::format("{}<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{}\" height=\"{}\" "
+                       "viewBox=\"0 0 {} {}\">\n{}</svg>\n",
+                       kXmlDeclaration, width, y, width, y, inner);
 }
 
 void write_flamegraph_svg(int fd, const FoldedStacks& stacks, const FlameGraphOptions& options)
 {
-    std::string svg = flamegraph_svg_document(stacks, options);
+    write_flamegraph_svg(fd, {FlamePanel{&stacks, options}});
+}
+
+void write_flamegraph_svg(int fd, const std::vector<FlamePanel>& panels)
+{
+    std::string svg = panels.size() == 1 ? flamegraph_svg_document(*panels[0].stacks, panels[0].options)
+                                         : flamegraph_svg_document(panels);
     const char* p = svg.data();
     size_t left = svg.size();
     while (left) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace memtrace {
 
@@ -36,7 +37,15 @@ using FoldedStacks = std::unordered_map<std::string, uint64_t>;
 std::string flamegraph_svg_element(const FoldedStacks& stacks, const FlameGraphOptions& options = {});
 // A standalone SVG file's content: XML declaration, then the element.
 std::string flamegraph_svg_document(const FoldedStacks& stacks, const FlameGraphOptions& options = {});
+// Several graphs one above the other in one file (faults, then bytes grown), each with its own
+// zoom and search.
+struct FlamePanel {
+    const FoldedStacks* stacks;
+    FlameGraphOptions options;
+};
+std::string flamegraph_svg_document(const std::vector<FlamePanel>& panels);
 // Writes flamegraph_svg_document() to `fd`. Throws std::runtime_error on a write error.
 void write_flamegraph_svg(int fd, const FoldedStacks& stacks, const FlameGraphOptions& options = {});
+void write_flamegraph_svg(int fd, const std::vector<FlamePanel>& panels);
 
 }  // namespace memtrace

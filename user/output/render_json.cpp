@@ -98,17 +98,20 @@ nlohmann::json report_to_json(const Report& r)
                 nlohmann::json frames = nlohmann::json::array();
                 for (const std::string& f : row.frames)
                     frames.push_back(json_name(f));
-                out.push_back({{"comm", json_name(row.comm)}, {"frames", frames}, {"count", row.count}});
+                out.push_back({{"comm", json_name(row.comm)}, {"frames", frames}, {"count", row.count},
+                               {"samples", row.calls}});
             }
             return out;
         };
         j["stacks"] = {{"faults", stacks_json(r.fault_stacks)},
                        {"brk", stacks_json(r.brk_stacks)},
                        {"mmap", stacks_json(r.mmap_stacks)},
-                       {"stack_faults", r.stack_faults},
-                       {"shallow_stack_faults", r.shallow_stack_faults},
-                       {"lost", r.stacks_lost},
-                       {"collisions", r.stack_collisions}};
+                       {"sample_period", r.stack_sample_period},
+                       {"estimated", r.stack_sample_period > 1},
+                       {"fault_samples", r.stack_samples},
+                       {"deep_fault_samples", r.deep_stack_samples},
+                       {"truncated", r.truncated_stacks},
+                       {"lost", r.stacks_lost}};
     }
     nlohmann::json processes = nlohmann::json::array();
     for (const ProcessRow& p : r.processes) {

@@ -199,32 +199,32 @@ void render_stacks(std::ostream& out, const Report& r)
 {
     if (!r.stacks)
         return;
-    auto show = [&](const char* title, const std::vector<StackRow>& rows) {
+    auto show = [&](const std::string& title, const std::vector<StackRow>& rows, const char* unit) {
         if (rows.empty())
             return;
         fmt::print(out, "\n{}:\n", title);
         for (const StackRow& row : rows) {
-            fmt::print(out, "{:>10}  {}\n", with_commas(row.count), terminal_safe(row.comm));
+            std::string weight = unit ? human_bytes(row.count) : with_commas(row.count);
+            fmt::print(out, "{:>10}  {}{}\n", weight, terminal_safe(row.comm),
+                       unit ? fmt::format(" ({} {})", with_commas(row.calls), row.calls == 1 ? "call" : "calls") : "");
             // Leaf first, as a debugger shows a backtrace.
             for (auto it = row.frames.rbegin(); it != row.frames.rend(); ++it)
                 fmt::print(out, "{:>12}{}\n", "", terminal_safe(*it));
         }
     };
-    show("top fault stacks", r.fault_stacks);
-    show("top brk stacks", r.brk_stacks);
-    show("top mmap stacks", r.mmap_stacks);
-    if (r.stack_faults && r.shallow_stack_faults * 4 >= r.stack_faults)
-        fmt::print(out,
-                   "note: {} of {} fault stacks have 2 frames or fewer: the code was built without frame "
-                   "pointers, and the kernel's unwinder stops at the first function without one "
-                   "(rebuild with -fno-omit-frame-pointer for full stacks)\n",
-                   with_commas(r.shallow_stack_faults), with_commas(r.stack_faults));
-    if (r.stack_collisions)
-        fmt::print(out, "note: {} fault stacks were counted without their frames: the kernel's stack table "
-                        "had another stack in their bucket\n",
-                   with_commas(r.stack_collisions));
+    const bool estimated = r.stack_sample_period > 1;
+    show(estimated ? fmt::format("top fault stacks (estimated: 1 fault in {} on each CPU sampled, counts scaled)",
+                                 r.stack_sample_period)
+                   : std::string("top fault stacks"),
+         r.fault_stacks, nullptr);
+    show("top brk stacks by bytes grown", r.brk_stacks, "bytes");
+    show("top mmap stacks by bytes mapped", r.mmap_stacks, "bytes");
+    if (r.truncated_stacks)
+        fmt::print(out, "note: {} of {} fault stacks are deeper than the copied stack: they start at [truncated]\n",
+                   with_commas(r.truncated_stacks), with_commas(r.stack_samples));
     if (r.stacks_lost)
-        fmt::print(out, "note: {} stacks not counted: the kernel's stack table was full\n", with_commas(r.stacks_lost));
+        fmt::print(out, "note: {} stack samples lost: the ring buffer had no room for them\n",
+                   with_commas(r.stacks_lost));
 }
 
 void render_crashes(std::ostream& out, const Report& r)

@@ -60,11 +60,11 @@ public:
             for (auto& a : analyses)
                 a->on_rss(rss, p);
     }
-    void on_stack(const StackRecord& s, const Process* p) override
+    void on_stack_sample(const StackSampleRecord& s, const Process& p) override
     {
         if (in_scope(s.fixed.hdr.tgid, s.fixed.hdr.ts_ns))
             for (auto& a : analyses)
-                a->on_stack(s, p);
+                a->on_stack_sample(s, p);
     }
     void on_kernel_final(const mt_kernel_final& f, const Process* p) override
     {

@@ -45,11 +45,13 @@ struct CrashRow {
     std::string location;      // the faulting instruction, symbolized
 };
 
-// --stacks: one user stack and how often it was seen, frames root first.
+// --stacks: one user stack, frames root first, and what it weighs: faults (scaled by the sampling
+// period), or bytes for brk and mmap; `calls` is how many samples it was seen in.
 struct StackRow {
     std::string comm;
     std::vector<std::string> frames;
     uint64_t count = 0;
+    uint64_t calls = 0;
 };
 
 struct ProcessRow {
@@ -120,11 +122,14 @@ struct Report {
 
     // --stacks
     bool stacks = false;
-    std::vector<StackRow> fault_stacks, brk_stacks, mmap_stacks;  // the most frequent first
-    uint64_t stack_faults = 0;          // faults whose stack was counted
-    uint64_t shallow_stack_faults = 0;  // of which the stack had at most 2 frames
-    uint64_t stacks_lost = 0;           // not counted: the kernel's table was full
-    uint64_t stack_collisions = 0;      // counted, but the stack itself was not kept (hash bucket taken)
+    // One fault in this many has its stack: fault stack counts are estimates when it is above 1.
+    uint32_t stack_sample_period = 0;
+    std::vector<StackRow> fault_stacks;            // the most faults first
+    std::vector<StackRow> brk_stacks, mmap_stacks;  // the most bytes first
+    uint64_t stack_samples = 0;       // fault stacks unwound
+    uint64_t deep_stack_samples = 0;  // of which 5 frames or more
+    uint64_t truncated_stacks = 0;    // stopped at the end of the copied stack or the frame limit
+    uint64_t stacks_lost = 0;         // stack samples the ring buffer had no room for
 };
 
 }  // namespace memtrace

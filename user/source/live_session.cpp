@@ -73,6 +73,7 @@ LiveSession::LiveSession(const LiveOptions& o, RecordSink sink, const Pipeline& 
     bpf.ringbuf_bytes = o.ringbuf_mib << 20;
     bpf.measure_latency = o.latency;
     bpf.record_stacks = o.stacks;
+    bpf.stack_sample_period = o.stack_sample_period;
     bpf.verbose = o.verbose;
     bpf.fault_source = static_cast<FaultSource>(o.fault_source);
     bpf.overflow_pages = o.overflow_pages;
@@ -123,8 +124,6 @@ void LiveSession::refresh_kernel_tables(uint64_t now)
     // Resident memory from the kernel's own counters, once an interval: a program on
     // kmem:rss_stat would run on every fault. A process's peak at exit is in its exit record.
     synth_->resident(pipeline_.processes().live_pids(), now);
-    if (options_.stacks)
-        synth_->stacks(tracer_->drain_stacks(), now);
 }
 
 uint32_t LiveSession::run(const LiveHooks& hooks)

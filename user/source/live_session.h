@@ -30,6 +30,7 @@ struct LiveOptions {
     double interval_s = 1;
     unsigned ringbuf_mib = 8;
     bool latency = false, stacks = false, verbose = false;
+    uint32_t stack_sample_period = 0;  // --stacks: one fault in this many on each CPU (0: no fault stacks)
     int fault_source = 0;          // enum class FaultSource: auto, tracepoint, perf event
     uint32_t overflow_pages = 65536;
 };

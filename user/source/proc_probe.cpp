@@ -1,6 +1,9 @@
 #include "source/proc_probe.h"
 
+#include <cerrno>
 #include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -104,6 +107,92 @@ std::vector<std::pair<uint32_t, uint64_t>> ProcProbe::thread_stack_pointers(uint
 std::optional<ResidentPages> ProcProbe::resident(uint32_t pid) { return read_resident_pages(static_cast<int>(pid)); }
 
 uint64_t ProcProbe::stack_limit(uint32_t pid) { return stack_limit_of(static_cast<int>(pid)); }
+
+ProcProbe::~ProcProbe()
+{
+    for (auto& [pid, source] : perf_maps_)
+        for (int fd : {source.root_fd, source.map_fd})
+            if (fd >= 0)
+                ::close(fd);
+}
+
+std::string ProcProbe::perf_map_appended(uint32_t pid, size_t max_bytes)
+{
+    auto it = perf_maps_.find(pid);
+    if (it == perf_maps_.end()) {
+        if (perf_maps_.size() >= kMaxPerfMaps)
+            return {};
+        PerfMapSource source;
+        struct stat owner {};
+        if (::stat(fmt::format("/proc/{}", pid).c_str(), &owner) != 0)
+            return {};  // gone before its first sample: nothing learnt, nothing to read
+        source.root_fd = ::open(fmt::format("/proc/{}/root", pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        source.namespace_pid = namespace_pid(static_cast<int>(pid));
+        source.owner = owner.st_uid;
+        it = perf_maps_.emplace(pid, source).first;
+    }
+    PerfMapSource& source = it->second;
+    if (source.map_fd < 0 && source.root_fd >= 0)
+        source.map_fd = open_perf_map(source.root_fd, source.namespace_pid, source.owner);
+    if (source.map_fd < 0)
+        return {};
+    std::string out(max_bytes, '\0');
+    size_t got = 0;
+    while (got < max_bytes) {
+        ssize_t n = ::read(source.map_fd, out.data() + got, max_bytes - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+    return out;
+}
+
+void ProcProbe::perf_map_done(uint32_t pid)
+{
+    auto it = perf_maps_.find(pid);
+    if (it == perf_maps_.end())
+        return;
+    for (int fd : {it->second.root_fd, it->second.map_fd})
+        if (fd >= 0)
+            ::close(fd);
+    perf_maps_.erase(it);
+}
+
+uint32_t namespace_pid(int pid)
+{
+    std::ifstream status(fmt::format("/proc/{}/status", pid));
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("NSpid:", 0) != 0)
+            continue;
+        std::istringstream fields(line.substr(6));
+        uint32_t last = static_cast<uint32_t>(pid);
+        for (uint32_t v; fields >> v;)
+            last = v;
+        return last;
+    }
+    return static_cast<uint32_t>(pid);
+}
+
+int open_perf_map(int root_fd, uint32_t nspid, uint32_t owner)
+{
+    // RESOLVE_IN_ROOT: a container's /tmp, and its symlinks, as the container sees them.
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    std::string path = fmt::format("tmp/perf-{}.map", nspid);
+    int fd = static_cast<int>(syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof(how)));
+    if (fd < 0)
+        return -1;
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_uid != owner && st.st_uid != 0)) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
 
 ProcStat read_proc_stat(int pid)
 {

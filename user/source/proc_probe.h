@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "source/process_probe.h"
@@ -19,7 +20,29 @@ public:
     std::vector<std::pair<uint32_t, uint64_t>> thread_stack_pointers(uint32_t pid) override;
     std::optional<ResidentPages> resident(uint32_t pid) override;
     uint64_t stack_limit(uint32_t pid) override;
+    std::string perf_map_appended(uint32_t pid, size_t max_bytes) override;
+    void perf_map_done(uint32_t pid) override;
+    ~ProcProbe() override;
+
+private:
+    // Where a process's perf map is, learnt while it runs (its root directory, its pid as it
+    // knows it, its user), so that the map can be opened and read after the process is gone.
+    struct PerfMapSource {
+        int root_fd = -1;
+        uint32_t namespace_pid = 0;
+        uint32_t owner = 0;
+        int map_fd = -1;
+    };
+    static constexpr size_t kMaxPerfMaps = 256;  // processes followed at once (two descriptors each)
+    std::unordered_map<uint32_t, PerfMapSource> perf_maps_;
 };
+
+// The pid a process has in its own pid namespace (the last NSpid of its status; `pid` when that
+// cannot be read).
+uint32_t namespace_pid(int pid);
+// tmp/perf-NSPID.map under `root_fd` (a process's root directory, symlinks resolved inside it), as
+// a regular file owned by `owner` or root (anyone may create files in /tmp): -1 when there is none.
+int open_perf_map(int root_fd, uint32_t nspid, uint32_t owner);
 
 struct ProcStat {
     std::string comm;

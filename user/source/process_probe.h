@@ -42,6 +42,12 @@ public:
     virtual std::vector<std::pair<uint32_t, uint64_t>> thread_stack_pointers(uint32_t pid) = 0;
     virtual std::optional<ResidentPages> resident(uint32_t pid) = 0;
     virtual uint64_t stack_limit(uint32_t pid) = 0;
+    // What the process's JIT appended to its perf map (/tmp/perf-PID.map as the process sees it)
+    // since the last call, at most `max_bytes`; empty when there is none, or it is not the
+    // process's own. Kept open, so that what a process wrote can be read after it is gone.
+    virtual std::string perf_map_appended(uint32_t pid, size_t max_bytes) = 0;
+    // The process is gone and its map read: let it go.
+    virtual void perf_map_done(uint32_t pid) = 0;
 };
 
 }  // namespace memtrace

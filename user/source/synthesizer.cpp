@@ -5,12 +5,16 @@
 #include <sys/mman.h>
 
 #include "model/address_space.h"
+#include "model/jit_symbols.h"
 
 namespace memtrace {
 namespace {
 
 constexpr size_t kMaxObjectsSent = 1 << 16;
 constexpr size_t kMaxHeldVmas = 1 << 16;
+constexpr uint64_t kPerfMapEvery = 20'000'000;      // ns: a JIT writes its map as it compiles
+constexpr size_t kPerfMapReadBytes = 1 << 20;        // per read: a runaway map must not stall the loop
+constexpr size_t kPerfMapLineMax = 4096;
 
 // Files the model splits into sections or names by path; shared memory and kernel names are not
 // objects.
@@ -109,7 +113,20 @@ void Synthesizer::kernel_record(const void* data, size_t size)
         return;
     }
     case MT_REC_EXEC_BEGIN: exec_layouts_.erase(r->header().tgid); break;  // a lost exec's leftovers
-    case MT_REC_EXEC: exec_record(*r); return;
+    case MT_REC_EXEC:
+        // The old image's JIT code is gone; the new one writes a map of its own.
+        probe_.perf_map_done(r->header().tgid);
+        perf_maps_.erase(r->header().tgid);
+        exec_record(*r);
+        return;
+    case MT_REC_STACK_SAMPLE: jit_symbols(r->header().tgid, r->header().ts_ns, false); break;
+    case MT_REC_EXIT:
+        if (perf_maps_.count(r->header().tgid)) {
+            jit_symbols(r->header().tgid, r->header().ts_ns, true);
+            probe_.perf_map_done(r->header().tgid);
+            perf_maps_.erase(r->header().tgid);
+        }
+        break;
     }
     sink_(data, size);
 }
@@ -188,12 +205,22 @@ void Synthesizer::overflow(std::vector<mt_overflow> pages, uint64_t ts_ns)
     }
 }
 
-void Synthesizer::stacks(std::vector<StackRecord> stacks, uint64_t ts_ns)
+void Synthesizer::jit_symbols(uint32_t pid, uint64_t ts_ns, bool final)
 {
-    for (StackRecord& s : stacks) {
-        s.fixed.hdr = header(MT_REC_STACK, s.fixed.hdr.tgid, ts_ns);
-        emit(stack_record(s.fixed, s.frames));
+    PerfMapState& state = perf_maps_[pid];
+    if (!final && state.read_ns && ts_ns < state.read_ns + kPerfMapEvery)
+        return;
+    state.read_ns = ts_ns ? ts_ns : 1;
+    std::string text = state.partial + probe_.perf_map_appended(pid, kPerfMapReadBytes);
+    size_t start = 0;
+    for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+        std::string_view line(text.data() + start, nl - start);
+        if (line.size() > kPerfMapLineMax)
+            continue;
+        if (std::optional<JitSymbol> sym = parse_perf_map_line(line))
+            emit(jit_symbol_record(pid, ts_ns, sym->start, sym->size, sym->name));
     }
+    state.partial = text.size() - start <= kPerfMapLineMax ? text.substr(start) : std::string();
 }
 
 void Synthesizer::resident(const std::vector<uint32_t>& pids, uint64_t ts_ns)

@@ -2,7 +2,8 @@
 // the model needs them (as perf synthesizes MMAP records from /proc): the layout of a process at
 // attach, an object record before the first mapping of each file, an exec layout read from /proc
 // when the kernel's walk could not finish, the kernel's counters, resident-memory samples, drained
-// overflow and stack tables, the end of each interval. It also completes kernel records (a path
+// overflow tables, the names a JIT gave its code (before the stack samples that need them), the end
+// of each interval. It also completes kernel records (a path
 // the kernel's walk had to cut, a SysV segment's size). Pure: it asks a ProcessProbe.
 #pragma once
 
@@ -40,7 +41,6 @@ public:
 
     void counters(const mt_counters& counters, uint64_t ts_ns);
     void overflow(std::vector<mt_overflow> pages, uint64_t ts_ns);
-    void stacks(std::vector<StackRecord> stacks, uint64_t ts_ns);
     // Resident memory of each live traced process.
     void resident(const std::vector<uint32_t>& pids, uint64_t ts_ns);
     void kernel_final(uint32_t pid, uint64_t faults, uint64_t ts_ns);
@@ -58,6 +58,9 @@ private:
     void mapping_record(const Record& r);
     void exec_record(const Record& r);
     void emit_layout(uint32_t pid, const std::vector<MapsEntry>& maps, uint64_t ts_ns);
+    // JIT_SYMBOL records for what the process added to its perf map since the last read (at most
+    // once in kPerfMapEvery of trace time, unless `final`).
+    void jit_symbols(uint32_t pid, uint64_t ts_ns, bool final);
 
     ProcessProbe& probe_;
     Sink sink_;
@@ -65,6 +68,11 @@ private:
     // The kernel's exec-time VMA records of each process, held until its exec record says whether
     // the walk finished (else /proc's layout replaces them).
     std::unordered_map<uint32_t, std::vector<RecordBytes>> exec_layouts_;
+    struct PerfMapState {
+        uint64_t read_ns = 0;
+        std::string partial;  // a line not yet complete
+    };
+    std::unordered_map<uint32_t, PerfMapState> perf_maps_;
 };
 
 }  // namespace memtrace

@@ -35,10 +35,17 @@ bool object_fits(const unsigned char* data, size_t size)
     return at + o.path_len <= size;
 }
 
-bool stack_fits(const unsigned char* data, size_t size)
+bool stack_sample_fits(const unsigned char* data, size_t size)
 {
-    const auto s = load<mt_stack>(data);
-    return s.nr_frames <= (size - sizeof(mt_stack)) / sizeof(uint64_t);
+    const auto s = load<mt_stack_sample>(data);
+    return s.stack_len <= MT_SAMPLE_STACK_MAX && s.stack_len <= size - sizeof(mt_stack_sample) &&
+           s.kind < MT_STACK_KINDS;
+}
+
+bool jit_symbol_fits(const unsigned char* data, size_t size)
+{
+    const auto j = load<mt_jit_symbol>(data);
+    return j.name_len <= size - sizeof(mt_jit_symbol);
 }
 
 }  // namespace
@@ -72,7 +79,8 @@ size_t record_min_size(uint16_t type)
     case MT_REC_OBJECT: return sizeof(mt_object);
     case MT_REC_COUNTERS: return sizeof(mt_counters);
     case MT_REC_OVERFLOW: return sizeof(mt_overflow);
-    case MT_REC_STACK: return sizeof(mt_stack);
+    case MT_REC_STACK_SAMPLE: return sizeof(mt_stack_sample);
+    case MT_REC_JIT_SYMBOL: return sizeof(mt_jit_symbol);
     case MT_REC_RSS: return sizeof(mt_rss);
     case MT_REC_KERNEL_FINAL: return sizeof(mt_kernel_final);
     case MT_REC_TICK: return sizeof(mt_tick);
@@ -108,7 +116,8 @@ const char* record_type_name(uint16_t type)
     case MT_REC_OBJECT: return "object";
     case MT_REC_COUNTERS: return "counters";
     case MT_REC_OVERFLOW: return "overflow";
-    case MT_REC_STACK: return "stack";
+    case MT_REC_STACK_SAMPLE: return "stack_sample";
+    case MT_REC_JIT_SYMBOL: return "jit_symbol";
     case MT_REC_RSS: return "rss";
     case MT_REC_KERNEL_FINAL: return "kernel_final";
     case MT_REC_TICK: return "tick";
@@ -128,7 +137,9 @@ std::optional<Record> decode_record(const void* data, size_t size)
     const auto* bytes = static_cast<const unsigned char*>(data);
     if (hdr.type == MT_REC_OBJECT && !object_fits(bytes, size))
         return std::nullopt;
-    if (hdr.type == MT_REC_STACK && !stack_fits(bytes, size))
+    if (hdr.type == MT_REC_STACK_SAMPLE && !stack_sample_fits(bytes, size))
+        return std::nullopt;
+    if (hdr.type == MT_REC_JIT_SYMBOL && !jit_symbol_fits(bytes, size))
         return std::nullopt;
     return Record(hdr, data, size);
 }
@@ -174,15 +185,22 @@ MmapRecord mmap_of(const Record& r)
     return m;
 }
 
-StackRecord stack_of(const Record& r)
+StackSampleRecord stack_sample_of(const Record& r)
 {
     const auto* bytes = static_cast<const unsigned char*>(r.data());
-    StackRecord s;
-    s.fixed = load<mt_stack>(bytes);
-    s.frames.resize(s.fixed.nr_frames);
-    if (s.fixed.nr_frames)
-        std::memcpy(s.frames.data(), bytes + sizeof(mt_stack), s.fixed.nr_frames * sizeof(uint64_t));
+    StackSampleRecord s;
+    s.fixed = load<mt_stack_sample>(bytes);
+    s.stack.assign(bytes + sizeof(mt_stack_sample), bytes + sizeof(mt_stack_sample) + s.fixed.stack_len);
     return s;
+}
+
+JitSymbolRecord jit_symbol_of(const Record& r)
+{
+    const auto* bytes = static_cast<const unsigned char*>(r.data());
+    JitSymbolRecord j;
+    j.fixed = load<mt_jit_symbol>(bytes);
+    j.name.assign(reinterpret_cast<const char*>(bytes) + sizeof(mt_jit_symbol), j.fixed.name_len);
+    return j;
 }
 
 }  // namespace memtrace

@@ -70,11 +70,18 @@ MmapRecord mmap_of(const Record& r);
 // "/usr/lib/libc.so.6" from mt_mmap.path's leaf-first components "libc.so.6\0lib\0usr\0".
 std::string path_from_components(const char* buf, size_t len);
 
-// MT_REC_STACK with its frames (leaf first).
-struct StackRecord {
-    mt_stack fixed;
-    std::vector<uint64_t> frames;
+// MT_REC_STACK_SAMPLE with its stack bytes.
+struct StackSampleRecord {
+    mt_stack_sample fixed;
+    std::vector<uint8_t> stack;  // from fixed.regs[7] (sp) up
 };
-StackRecord stack_of(const Record& r);
+StackSampleRecord stack_sample_of(const Record& r);
+
+// MT_REC_JIT_SYMBOL with its name.
+struct JitSymbolRecord {
+    mt_jit_symbol fixed;
+    std::string name;
+};
+JitSymbolRecord jit_symbol_of(const Record& r);
 
 }  // namespace memtrace

@@ -177,13 +177,25 @@ RecordBytes object_record(uint64_t ts_ns, const ObjectInfo& object)
     return out;
 }
 
-RecordBytes stack_record(const mt_stack& fixed, const std::vector<uint64_t>& frames)
+RecordBytes stack_sample_record(const mt_stack_sample& fixed, const std::vector<uint8_t>& stack)
 {
-    mt_stack s = fixed;
-    s.hdr.type = MT_REC_STACK;
-    s.nr_frames = static_cast<__u32>(frames.size());
+    mt_stack_sample s = fixed;
+    s.hdr.type = MT_REC_STACK_SAMPLE;
+    s.stack_len = static_cast<__u32>(std::min<size_t>(stack.size(), MT_SAMPLE_STACK_MAX));
     RecordBytes out = bytes_of(s);
-    append(out, frames.data(), frames.size() * sizeof(uint64_t));
+    append(out, stack.data(), s.stack_len);
+    return out;
+}
+
+RecordBytes jit_symbol_record(uint32_t pid, uint64_t ts_ns, uint64_t start, uint64_t size, const std::string& name)
+{
+    mt_jit_symbol j{};
+    j.hdr = header(MT_REC_JIT_SYMBOL, pid, ts_ns);
+    j.start = start;
+    j.size = size;
+    j.name_len = static_cast<__u32>(std::min<size_t>(name.size(), 4096));
+    RecordBytes out = bytes_of(j);
+    append(out, name.data(), j.name_len);
     return out;
 }
 

@@ -39,7 +39,8 @@ RecordBytes vma_record(uint32_t pid, uint64_t ts_ns, const MapsEntry& e);
 RecordBytes attach_record(uint32_t pid, uint64_t ts_ns, const std::string& comm, uint64_t stack_limit,
                           uint32_t flags, uint64_t kernel_faults = 0);
 RecordBytes object_record(uint64_t ts_ns, const ObjectInfo& object);
-RecordBytes stack_record(const mt_stack& fixed, const std::vector<uint64_t>& frames);
+RecordBytes stack_sample_record(const mt_stack_sample& fixed, const std::vector<uint8_t>& stack);
+RecordBytes jit_symbol_record(uint32_t pid, uint64_t ts_ns, uint64_t start, uint64_t size, const std::string& name);
 
 // The object an MT_REC_OBJECT record describes (decode_record checked that its parts fit).
 ObjectInfo object_of(const Record& r);

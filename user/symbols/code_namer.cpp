@@ -58,4 +58,19 @@ std::string SymbolizerCodeNamer::name(const std::string& module, uint64_t vaddr,
     return where.function.empty() ? PlainCodeNamer().name(module, vaddr, false) : where.function;
 }
 
+std::vector<std::string> SymbolizerCodeNamer::frames(const std::string& module, uint64_t vaddr)
+{
+    const std::string& source = source_of(module);
+    if (source.empty())
+        return {};
+    return frame_names(symbolizer_.locate(source, vaddr));
+}
+
+std::string SymbolizerCodeNamer::file_for(const std::string& module)
+{
+    const std::string& source = source_of(module);
+    // A separate debug file has no .eh_frame to unwind with: only the mapped build itself serves.
+    return source == module ? module : std::string();
+}
+
 }  // namespace memtrace

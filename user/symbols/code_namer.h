@@ -25,6 +25,17 @@ public:
         (void)module;
         (void)build_id;
     }
+    // The frames of one stack entry, innermost first: inlined functions ("touch (inlined)"), then
+    // the function. Empty: use the short name.
+    virtual std::vector<std::string> frames(const std::string& module, uint64_t vaddr)
+    {
+        (void)module;
+        (void)vaddr;
+        return {};
+    }
+    // The file to read the module's code and unwind tables from: the module itself, or "" when
+    // the file there is not the build that was mapped.
+    virtual std::string file_for(const std::string& module) { return module; }
 };
 
 // Names without symbols: "libc.so.6+0x1234" (the fallback, and what unit tests use).
@@ -41,6 +52,8 @@ class SymbolizerCodeNamer : public CodeNamer {
 public:
     std::string name(const std::string& module, uint64_t vaddr, bool full) override;
     void expect_build_id(const std::string& module, const std::string& build_id) override;
+    std::vector<std::string> frames(const std::string& module, uint64_t vaddr) override;
+    std::string file_for(const std::string& module) override;
 
     // Modules named by offset because no file of their recorded build was found.
     const std::vector<std::string>& mismatches() const { return mismatches_; }

@@ -12,11 +12,13 @@
 #include <vector>
 
 #include <elfutils/libdw.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <fmt/format.h>
 
 #include "model/segments.h"
+#include "symbols/inline_scopes.h"
 
 namespace memtrace {
 namespace {
@@ -156,6 +158,15 @@ std::string demangle(const char* name)
 
 }  // namespace
 
+namespace {
+
+struct UnitRange {
+    Dwarf_Addr low, high;  // libdwfl addresses, [low, high)
+    Dwarf_Die unit;
+};
+
+}  // namespace
+
 // One libdwfl session per file, holding the file open; dwfl is null for a file that is not ELF.
 struct Symbolizer::Module {
     std::string path;
@@ -165,11 +176,9 @@ struct Symbolizer::Module {
 
     // Address ranges of each compile unit, from the units themselves: built on first need, for
     // files without .debug_aranges (clang does not emit them), where libdw 0.188 finds no line.
-    struct UnitRange {
-        Dwarf_Addr low, high;  // libdwfl addresses, [low, high)
-        Dwarf_Die unit;
-    };
     std::optional<std::vector<UnitRange>> unit_ranges;
+    // Each unit's inlined scopes, by the unit's DIE offset, read on first need.
+    std::unordered_map<Dwarf_Off, std::unique_ptr<InlineScopes>> inline_scopes;
 
     ~Module()
     {
@@ -225,19 +234,28 @@ Symbolizer::Module& Symbolizer::module(const std::string& path)
     return *lru_.front();
 }
 
-void Symbolizer::line_from_units(Module& m, uint64_t addr, CodeLocation& loc)
+namespace {
+
+// The unit that covers `addr` (libdwfl's address), through the units' own ranges.
+bool unit_of(Symbolizer::Module& m, uint64_t addr, Dwarf_Die& unit, uint64_t& bias)
 {
+    Dwarf_Addr dw_bias = 0;
+    if (Dwarf_Die* die = dwfl_module_addrdie(m.mod, addr, &dw_bias)) {  // through .debug_aranges
+        unit = *die;
+        bias = dw_bias;
+        return true;
+    }
     if (!m.unit_ranges) {
         m.unit_ranges.emplace();
-        Dwarf_Die* unit = nullptr;
-        Dwarf_Addr bias = 0;
-        while ((unit = dwfl_module_nextcu(m.mod, unit, &bias))) {
+        Dwarf_Die* cu = nullptr;
+        Dwarf_Addr cu_bias = 0;
+        while ((cu = dwfl_module_nextcu(m.mod, cu, &cu_bias))) {
             // DW_AT_low_pc/high_pc or DW_AT_ranges, as [start, end) pairs.
             Dwarf_Addr base = 0, start = 0, end = 0;
             ptrdiff_t offset = 0;
-            while ((offset = dwarf_ranges(unit, offset, &base, &start, &end)) > 0)
+            while ((offset = dwarf_ranges(cu, offset, &base, &start, &end)) > 0)
                 if (end > start)
-                    m.unit_ranges->push_back({start + bias, end + bias, *unit});
+                    m.unit_ranges->push_back({start + cu_bias, end + cu_bias, *cu});
         }
         std::sort(m.unit_ranges->begin(), m.unit_ranges->end(),
                   [](const auto& a, const auto& b) { return a.low < b.low; });
@@ -251,16 +269,54 @@ void Symbolizer::line_from_units(Module& m, uint64_t addr, CodeLocation& loc)
     while (covering != ranges.rend() && addr >= covering->high)
         ++covering;
     if (covering == ranges.rend())
+        return false;
+    unit = covering->unit;
+    dwfl_module_getdwarf(m.mod, &dw_bias);
+    bias = dw_bias;
+    return true;
+}
+
+}  // namespace
+
+void Symbolizer::line_from_units(Module& m, uint64_t addr, CodeLocation& loc)
+{
+    Dwarf_Die unit;
+    uint64_t bias = 0;
+    if (!unit_of(m, addr, unit, bias))
         return;
-    Dwarf_Die unit = covering->unit;
-    Dwarf_Addr bias = 0;
-    dwfl_module_getdwarf(m.mod, &bias);
     Dwarf_Line* line = dwarf_getsrc_die(&unit, addr - bias);
     int lineno = 0;
     const char* file = line ? dwarf_linesrc(line, nullptr, nullptr) : nullptr;
     if (file && dwarf_lineno(line, &lineno) == 0 && lineno > 0) {
         loc.source_file = file;
         loc.line = lineno;
+    }
+}
+
+void Symbolizer::inlined_at(Module& m, uint64_t addr, CodeLocation& loc)
+{
+    Dwarf_Die unit;
+    uint64_t bias = 0;
+    if (!unit_of(m, addr, unit, bias))
+        return;
+    std::unique_ptr<InlineScopes>& scopes = m.inline_scopes[dwarf_dieoffset(&unit)];
+    if (!scopes)
+        scopes = std::make_unique<InlineScopes>(unit);
+    Dwarf_Files* files = nullptr;
+    size_t nfiles = 0;
+    dwarf_getsrcfiles(&unit, &files, &nfiles);
+    for (Dwarf_Die& scope : scopes->at(addr - bias)) {
+        CodeLocation::Inlined in;
+        const char* name = dwarf_diename(&scope);  // through DW_AT_abstract_origin
+        in.function = name ? demangle(name) : "?";
+        Dwarf_Attribute attr;
+        Dwarf_Word value = 0;
+        if (dwarf_attr(&scope, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &value) == 0)
+            in.call_line = static_cast<int>(value);
+        if (files && dwarf_attr(&scope, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &value) == 0)
+            if (const char* file = dwarf_filesrc(files, value, nullptr, nullptr))
+                in.call_file = file;
+        loc.inlined.push_back(std::move(in));
     }
 }
 
@@ -299,6 +355,8 @@ CodeLocation Symbolizer::locate(const std::string& path, uint64_t elf_vaddr)
             } else {
                 line_from_units(m, addr, loc);
             }
+            if (!loc.function.empty())
+                inlined_at(m, addr, loc);
         }
     }
 
@@ -312,14 +370,36 @@ std::string format(const CodeLocation& location)
 {
     if (location.function.empty())
         return fmt::format("{}+{:#x}", base_name(location.module), location.module_offset);
-    std::string out = location.function;
+    std::string out;
+    for (const CodeLocation::Inlined& in : location.inlined)
+        out += in.function + " (inlined) ← ";
+    out += location.function;
     if (location.function_offset)
         out += fmt::format("+{:#x}", location.function_offset);
-    if (location.line > 0)
-        out += fmt::format(" ({}:{})", base_name(location.source_file), location.line);
-    else
+    if (location.line > 0) {
+        // The line in the innermost function, then each call that inlined one into the next.
+        std::string lines = fmt::format("{}:{}", base_name(location.source_file), location.line);
+        for (const CodeLocation::Inlined& in : location.inlined)
+            if (in.call_line > 0)
+                lines += in.call_file.empty() || base_name(in.call_file) == base_name(location.source_file)
+                             ? fmt::format(" ← :{}", in.call_line)
+                             : fmt::format(" ← {}:{}", base_name(in.call_file), in.call_line);
+        out += " (" + lines + ")";
+    } else {
         out += fmt::format(" [{}]", base_name(location.module));
+    }
     return out;
+}
+
+std::vector<std::string> frame_names(const CodeLocation& location)
+{
+    std::vector<std::string> names;
+    if (location.function.empty())
+        return names;
+    for (const CodeLocation::Inlined& in : location.inlined)
+        names.push_back(in.function + " (inlined)");
+    names.push_back(location.function);
+    return names;
 }
 
 }  // namespace memtrace

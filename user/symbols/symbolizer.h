@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
+
 
 namespace memtrace {
 
@@ -19,11 +21,24 @@ struct CodeLocation {
     uint64_t function_offset = 0;
     std::string source_file;     // as the DWARF line table names it; empty without debug info
     int line = 0;                // 0 without debug info
+    // Functions inlined at the address, innermost first (DWARF's inlined subroutines), each with
+    // the line of the call that inlined it, in its caller: `line` is in inlined[0] then, and
+    // inlined[0].call_line in inlined[1] (or in `function` when there is no inlined[1]).
+    struct Inlined {
+        std::string function;
+        std::string call_file;
+        int call_line = 0;
+    };
+    std::vector<Inlined> inlined;
 };
 
-// "main+0x1a (workload.c:42)", "memset+0x40 [libc.so.6]", "libfoo.so+0x1234" (no symbol).
+// "main+0x1a (workload.c:42)", "memset+0x40 [libc.so.6]", "libfoo.so+0x1234" (no symbol), with
+// inlined callees first: "touch (inlined) ← run_demo_workload+0x1a (cmd_demo.cpp:42 ← :85)".
 // The offset is left out when it is 0: "main (workload.c:40)".
 std::string format(const CodeLocation& location);
+// The frames of one location, innermost first, as a flame graph shows them: the inlined
+// functions ("touch (inlined)"), then the function itself; empty when no symbol covers it.
+std::vector<std::string> frame_names(const CodeLocation& location);
 
 // Not thread-safe: one per rendering thread.
 class Symbolizer {
@@ -45,11 +60,14 @@ public:
     size_t open_modules() const { return lru_.size(); }
     size_t cached_results() const { return results_.size(); }
 
+    struct Module;  // one open file (defined where it is used)
+
 private:
-    struct Module;
     Module& module(const std::string& path);
-    // The line of `addr` (libdwfl's address) found through the unit that covers it.
+    // The line of `addr` found through the unit that covers it.
     void line_from_units(Module& m, uint64_t addr, CodeLocation& loc);
+    // The functions inlined at `addr`, from its unit's scopes.
+    void inlined_at(Module& m, uint64_t addr, CodeLocation& loc);
 
     struct ResultKey {
         std::string path;
