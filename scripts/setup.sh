@@ -17,6 +17,10 @@ packages=(
   prometheus                                  # promtool and the server the exporter's tests scrape with
   util-linux                                  # setpriv for the non-root test, unshare for the container test
   gcc-multilib                                # the 32-bit (ia32) workload of the root tests
+  dpkg-dev                                    # dpkg-shlibdeps: the Depends of cpack -G DEB (tests/package)
+  man-db groff-base                           # man -w / man --warnings of the man page (tests/package)
+  systemd                                     # systemd-analyze verify of memtrace-exporter.service
+  python3                                     # JSON checks of the root and package tests
 )
 
 missing=()
