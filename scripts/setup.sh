@@ -18,6 +18,10 @@ packages=(
   util-linux                                  # setpriv for the non-root test, unshare for the container test
   gcc-multilib                                # the 32-bit (ia32) workload of the root tests
   linux-perf                                  # perf record --call-graph dwarf: what the stack tests compare with
+  dpkg-dev                                    # dpkg-shlibdeps: the Depends of cpack -G DEB (tests/package)
+  man-db groff-base                           # man -w / man --warnings of the man page (tests/package)
+  systemd                                     # systemd-analyze verify of memtrace-exporter.service
+  python3                                     # JSON checks of the root and package tests
 )
 
 missing=()

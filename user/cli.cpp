@@ -2,6 +2,7 @@
 
 #include "commands/cmd_demo.h"
 #include "commands/seconds_option.h"
+#include "version.h"
 
 namespace memtrace {
 namespace {
@@ -24,9 +25,16 @@ access to /proc/PID. Output: the live view on a terminal, plain-text snapshots o
 
 }  // namespace
 
-Cli::Cli() : app("memtrace: page faults, brk and mmap of a process, attributed to its segments, live")
+std::string version_string()
+{
+    return std::string("memtrace ") + MEMTRACE_VERSION + " (commit " + MEMTRACE_GIT_COMMIT + ")";
+}
+
+// The name is given, not taken from argv[0]: the usage line says "memtrace" however it was started.
+Cli::Cli() : app("memtrace: page faults, brk and mmap of a process, attributed to its segments, live", "memtrace")
 {
     app.footer(kExamples);
+    app.set_version_flag("--version", version_string(), "Print the version and the git commit it was built from");
     setup_trace_options(app, trace);
 
     record_cmd = app.add_subcommand("record", "Trace like the default command, and write the trace to a file");

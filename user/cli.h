@@ -2,6 +2,8 @@
 // main.cpp parses and dispatches; tests/fuzz/fuzz_cli.cpp feeds it arbitrary argument vectors.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 #include "commands/cmd_maps.h"
@@ -10,6 +12,9 @@
 #include "commands/cmd_trace.h"
 
 namespace memtrace {
+
+// What --version prints: "memtrace 0.1.0 (commit 0123456789ab)" ("-dirty" after an uncommitted build).
+std::string version_string();
 
 // The app binds its options to the fields below by address: built in place, never copied.
 struct Cli {

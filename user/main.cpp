@@ -45,6 +45,8 @@ int main(int argc, char** argv)
         return cli.app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
         return cli.app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return cli.app.exit(e);
     } catch (const CLI::ParseError& e) {
         fmt::print(stderr, "memtrace: {} (see memtrace --help)\n", e.what());
         return 2;
