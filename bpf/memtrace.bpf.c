@@ -82,17 +82,18 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* --stacks: where each stack sample is built (one per CPU: tracing programs do not nest on a CPU),
- * sent with bpf_ringbuf_output as long as the stack it holds; and each CPU's count towards its next
- * fault sample. The buffer is a page longer than the most a sample holds, so that the verifier can
- * see every page-sized copy into it fit. */
+/* --stacks: where each stack sample is built, one per CPU (tracing programs do not nest on a CPU;
+ * an array indexed by CPU, as a per-CPU map's values stop at 32 KiB), sent with bpf_ringbuf_output
+ * as long as the stack it holds; and each CPU's count towards its next fault sample. The buffer is
+ * a page longer than the most a sample holds, so that the verifier can see every page-sized copy
+ * into it fit. User space sizes the array to the number of possible CPUs. */
 struct stack_scratch {
 	struct mt_stack_sample sample;
 	__u8 stack[MT_SAMPLE_STACK_MAX + 4096];
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct stack_scratch);
@@ -241,12 +242,13 @@ static __always_inline __u32 copy_user_stack(__u8 *dst, __u64 sp, __u64 limit, b
 
 /* Sends a stack sample: the user registers `regs` (a fault's, or the system call's) and the top of
  * the user stack, to the stack's top when it is the main thread's (mm->start_stack) and at most
- * MT_SAMPLE_STACK_MAX bytes, for user space to unwind with the binaries' CFI. */
+ * MT_SAMPLE_FAULT_STACK bytes for a fault, MT_SAMPLE_STACK_MAX for a call, for user space to unwind
+ * with the binaries' CFI. */
 static __always_inline void emit_stack_sample(__u64 pid_tgid, __u32 tgid, struct pt_regs *regs, __u32 kind,
 					      __u64 weight, __u64 addr, __u16 flags)
 {
-	__u32 zero = 0;
-	struct stack_scratch *sc = bpf_map_lookup_elem(&stack_scratch, &zero);
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct stack_scratch *sc = bpf_map_lookup_elem(&stack_scratch, &cpu);
 	if (!sc || !regs)
 		return;
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > sample_room_bytes) {
@@ -279,10 +281,10 @@ static __always_inline void emit_stack_sample(__u64 pid_tgid, __u32 tgid, struct
 	s->regs[15] = BPF_CORE_READ(regs, r15);
 	s->regs[16] = BPF_CORE_READ(regs, ip);
 	/* The main thread's frames end below mm->start_stack (argc): no need to copy beyond it. */
-	__u64 limit = MT_SAMPLE_STACK_MAX;
+	__u64 limit = kind == MT_STACK_FAULT ? MT_SAMPLE_FAULT_STACK : MT_SAMPLE_STACK_MAX;
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 start_stack = BPF_CORE_READ(task, mm, start_stack);
-	if (sp < start_stack && start_stack - sp < limit)
+	if (sp < start_stack && start_stack - sp + 64 < limit)
 		limit = start_stack - sp + 64;
 	bool faulted = false;
 	__u64 len = copy_user_stack(sc->stack, sp, limit, &faulted);

@@ -86,6 +86,20 @@ def tracers(tmp):
                                           ready="memtrace: tracing", collect=memtrace_summary),
         "memtrace text --stacks": Tracer("memtrace stacks", [MEMTRACE, "--text", "--stacks", "-p", "{pid}"],
                                          ready="memtrace: tracing", collect=memtrace_summary),
+        "memtrace --stacks --stack-sample 1": Tracer(
+            "memtrace stacks all", [MEMTRACE, "--json", "--stack-sample", "1", "-p", "{pid}"],
+            ready="memtrace: tracing", collect=memtrace_summary),
+        "memtrace --stacks --stack-sample 0": Tracer(
+            "memtrace stacks calls", [MEMTRACE, "--json", "--stack-sample", "0", "-p", "{pid}"],
+            ready="memtrace: tracing", collect=memtrace_summary),
+        "perf record -g (frame pointers)": Tracer(
+            "perf record fp", ["perf", "record", "-q", "-e", "page-faults", "-c", "1", "-g", "-o",
+                               os.path.join(tmp, "perf-fp.data"), "-p", "{pid}"],
+            ready=None, stop_signal=signal.SIGINT),
+        "perf record --call-graph dwarf": Tracer(
+            "perf record dwarf", ["perf", "record", "-q", "-e", "page-faults", "-c", "1", "--call-graph", "dwarf",
+                                  "-o", os.path.join(tmp, "perf-dwarf.data"), "-p", "{pid}"],
+            ready=None, stop_signal=signal.SIGINT),
         "perf trace -F all": Tracer("perf trace", ["perf", "trace", "-F", "all", "--no-syscalls", "-o", pt_out,
                                                    "-p", "{pid}"], ready=None, stop_signal=signal.SIGINT),
         "bpftrace count": Tracer("bpftrace", ["bpftrace", "-e",
@@ -209,6 +223,80 @@ PY_SNIPPET = (
 
 def parse_python(out):
     return parse_storm(out)
+
+
+# What issue 13 measured stacks on: Debian's python3 building and dumping 200k dicts.
+PY_DICTS = (
+    "import json,sys,time,resource\n"
+    "sys.stdin.read(1)\n"
+    "t=time.perf_counter()\n"
+    "c=time.process_time()\n"
+    "d=[{'k': i, 'v': str(i), 'l': [i, i + 1]} for i in range(200000)]\n"
+    "s=json.dumps(d)\n"
+    "r=resource.getrusage(resource.RUSAGE_SELF)\n"
+    "print('seconds %.6f faults %d cpu %.6f' % (time.perf_counter()-t, r.ru_minflt+r.ru_majflt,\n"
+    "      time.process_time()-c))\n"
+)
+
+
+def stack_depths(tmp):
+    """How deep the stacks of the same python3 run go: memtrace's fault samples with >= 5 frames
+    and brk/mmap calls unwound to the thread's entry, beside perf record's (-g and DWARF), whose
+    samples are counted with >= 5 frames. Also memtrace's CPU per unwound stack (its CPU with every
+    fault's stack minus its CPU without stacks, over the samples) and its peak RSS."""
+    py = [PYTHON, "-c", PY_DICTS.replace("sys.stdin.read(1)\n", "")]
+    rows = {}
+    cpu = {}
+    for name, options in [("none", ["--json"]), ("default", ["--json", "--stacks"]),
+                          ("every fault", ["--json", "--stack-sample", "1", "--ringbuf-mib", "64"])]:
+        tf = os.path.join(tmp, "depth-time.txt")
+        out = subprocess.run([TIME, "-f", "TIME %e %U %S %M", "-o", tf, MEMTRACE] + options + ["--"] + py,
+                             capture_output=True, text=True, check=True).stdout
+        m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", open(tf).read())
+        summary = json.loads([l for l in out.splitlines() if '"summary"' in l][-1])
+        cpu[name] = float(m.group(2)) + float(m.group(3))
+        if name == "none":
+            continue
+        st = summary["stacks"]
+        rows[f"memtrace {name}"] = {
+            "fault_samples": st["fault_samples"], "deep": st["deep_fault_samples"] / max(1, st["fault_samples"]),
+            "calls": st["call_samples"], "calls_complete": st["complete_call_samples"] / max(1, st["call_samples"]),
+            "truncated": st["truncated"], "lost": st["lost"], "cpu_s": cpu[name], "max_rss_mb": int(m.group(4)) / 1024}
+    samples = rows["memtrace every fault"]["fault_samples"] + rows["memtrace every fault"]["calls"]
+    rows["memtrace every fault"]["us_per_stack"] = (cpu["every fault"] - cpu["none"]) / max(1, samples) * 1e6
+    for name, graph in [("perf record -g", ["-g"]), ("perf record --call-graph dwarf", ["--call-graph", "dwarf"])]:
+        data = os.path.join(tmp, "depth-perf.data")
+        rec = subprocess.run(["perf", "record", "-q", "-e", "page-faults", "-c", "1"] + graph + ["-o", data, "--"] + py,
+                             capture_output=True, text=True)
+        script = subprocess.run(["perf", "script", "-i", data, "-F", "ip"], capture_output=True, text=True).stdout
+        depths, frames = [], 0
+        for line in script.splitlines() + [""]:
+            if line.strip():
+                frames += 1
+            elif frames:
+                depths.append(frames)
+                frames = 0
+        lost = re.search(r"lost (\d+) chunks", rec.stderr)
+        rows[name] = {"fault_samples": len(depths), "deep": sum(d >= 5 for d in depths) / max(1, len(depths)),
+                      "perf_lost_chunks": int(lost.group(1)) if lost else 0,
+                      "data_mb": os.path.getsize(data) / 1e6}
+        os.unlink(data)
+    return rows
+
+
+def print_depths(rows):
+    print("\n### Stack depth on python3 (200k dicts built and dumped), one run each\n")
+    print("| tracer | fault stacks | with >= 5 frames | brk/mmap/munmap/mremap calls | unwound to the entry | "
+          "truncated | lost | memtrace CPU s | µs per unwound stack | peak RSS MB | perf.data MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in rows.items():
+        pct = lambda v: f"{100 * v:.1f}%"
+        print(f"| {name} | {r['fault_samples']} | {pct(r['deep'])} | {r.get('calls', '')} | "
+              f"{pct(r['calls_complete']) if 'calls_complete' in r else ''} | {r.get('truncated', '')} | "
+              f"{r.get('lost', r.get('perf_lost_chunks', ''))} | {r.get('cpu_s', '')} | "
+              f"{'%.1f' % r['us_per_stack'] if 'us_per_stack' in r else ''} | "
+              f"{'%.1f' % r['max_rss_mb'] if 'max_rss_mb' in r else ''} | "
+              f"{'%.0f' % r['data_mb'] if 'data_mb' in r else ''} |")
 
 
 def bench(title, workload_argv, parse, names, rounds, tmp, report):
@@ -344,6 +432,8 @@ def main():
     ap.add_argument("--storm-rounds", type=int, default=48, help="64 MiB map/touch/unmap cycles per run")
     ap.add_argument("--quick", action="store_true", help="memtrace modes and the floor only")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--stacks", action="store_true",
+                    help="only the stack configurations (issue 13): storm, python3, depths, beside perf record")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it loads BPF)")
@@ -355,6 +445,8 @@ def main():
     if not args.quick:
         names += ["memtrace text --latency", "memtrace text --stacks", "bpftrace count", "perf trace -F all"]
     report = {}
+    if args.stacks:
+        return stacks_bench(args)
     with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
         storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
         rows = bench("fault storm (64 MiB x %d, THP off)" % args.storm_rounds, storm, parse_storm, names,
@@ -386,6 +478,32 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
+
+
+def stacks_bench(args):
+    report = {}
+    with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
+        storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
+        names = ["untraced", "memtrace text", "memtrace text --stacks", "memtrace --stacks --stack-sample 1",
+                 "perf record -g (frame pointers)", "perf record --call-graph dwarf"]
+        bench("fault storm (64 MiB x %d, THP off), stacks" % args.storm_rounds, storm, parse_storm, names,
+              args.rounds, tmp, report)
+        py = [PYTHON, "-c", PY_DICTS]
+        py_names = ["untraced", "memtrace text", "memtrace --stacks --stack-sample 0", "memtrace text --stacks",
+                    "memtrace --stacks --stack-sample 1", "perf record -g (frame pointers)",
+                    "perf record --call-graph dwarf"]
+        bench("python3: 200k dicts built and dumped, stacks", py, parse_python, py_names, args.rounds, tmp, report)
+        report["idle_cpu_s"] = idle_cpu(args.rounds, report[list(report)[0]][0]["median_s"], tmp)
+        depths = stack_depths(tmp)
+    print(f"# memtrace stacks benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
+          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
+    for title, rows in report.items():
+        if isinstance(rows, list):
+            print_table(title, rows, report["idle_cpu_s"])
+    print_depths(depths)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"runs": report, "depths": depths}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -120,7 +120,10 @@ enum mt_stack_kind {
 /* The user registers of a sample in DWARF's x86-64 numbering: rax rdx rcx rbx rsi rdi rbp rsp,
  * r8..r15, rip (16). */
 #define MT_SAMPLE_REGS 17
-#define MT_SAMPLE_STACK_MAX 8192 /* bytes of stack copied from sp: the top two pages at most */
+/* Bytes of stack copied from sp: faults (frequent) the top 8 KiB, as perf's default; brk, mmap,
+ * munmap and mremap calls (rare, and often deep in a runtime's start-up) up to 32 KiB. */
+#define MT_SAMPLE_FAULT_STACK 8192
+#define MT_SAMPLE_STACK_MAX 32768
 
 /* mt_stack_sample.hdr.flags */
 #define MT_SAMPLE_KERNEL_MODE 1 /* a kernel-mode fault: the registers are the system call's user ones */

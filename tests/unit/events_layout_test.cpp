@@ -181,7 +181,8 @@ TEST(EventsLayout, ForensicsRecords)
     EXPECT_EQ(offsetof(mt_stack_sample, weight), 32u);
     EXPECT_EQ(offsetof(mt_stack_sample, regs), 48u);
     EXPECT_EQ(MT_SAMPLE_REGS, 17);
-    EXPECT_EQ(MT_SAMPLE_STACK_MAX, 8192);
+    EXPECT_EQ(MT_SAMPLE_FAULT_STACK, 8192);
+    EXPECT_EQ(MT_SAMPLE_STACK_MAX, 32768);
 }
 
 TEST(EventsLayout, Header)

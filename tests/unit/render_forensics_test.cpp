@@ -363,6 +363,9 @@ TEST(RenderJsonForensics, Stacks)
         "fault_samples": 12,
         "deep_fault_samples": 9,
         "truncated": 4,
+        "complete_fault_samples": 0,
+        "call_samples": 0,
+        "complete_call_samples": 0,
         "lost": 2})"));
 }
 

@@ -101,6 +101,7 @@ TEST_F(StackCountsTest, FoldsAChainWithoutFramePointersRootFirst)
     EXPECT_EQ(r.stack_samples, 1u);
     EXPECT_EQ(r.deep_stack_samples, 1u);
     EXPECT_EQ(r.truncated_stacks, 0u);
+    EXPECT_EQ(r.complete_stack_samples, 1u) << "down to _start";
     ASSERT_EQ(r.fault_stacks.size(), 1u);
     EXPECT_EQ(r.fault_stacks[0].comm, "unit");
     EXPECT_EQ(r.fault_stacks[0].frames.back(), "unwind_fixture_leaf");
@@ -128,6 +129,7 @@ TEST_F(StackCountsTest, FaultsWeighByThePeriodCallsByBytes)
     Report r = trace.report(1);
     EXPECT_EQ(r.stack_sample_period, 64u);
     EXPECT_EQ(r.stack_samples, 2u) << "brk and mmap samples are not fault samples";
+    EXPECT_EQ(r.call_stack_samples, 3u);
     ASSERT_EQ(r.fault_stacks.size(), 1u);
     EXPECT_EQ(r.fault_stacks[0].count, 128u) << "two samples, each standing for 64 faults";
     EXPECT_EQ(r.fault_stacks[0].calls, 2u);
@@ -162,6 +164,7 @@ TEST_F(StackCountsTest, DeeperThanTheCopyIsTruncatedNotJunk)
         EXPECT_EQ(f.find("0x"), std::string::npos) << "no frame is a bare address: " << folded.begin()->first;
     Report r = trace.report(1);
     EXPECT_EQ(r.truncated_stacks, 1u);
+    EXPECT_EQ(r.complete_stack_samples, 0u);
 }
 
 TEST_F(StackCountsTest, LostSamplesComeFromTheKernelCounters)

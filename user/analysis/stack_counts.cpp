@@ -70,6 +70,21 @@ uint64_t sample_hash(const StackSampleRecord& s, const Process& process)
     return h ^ (uint64_t{s.fixed.hdr.tgid} << 32) ^ s.fixed.hdr.flags;
 }
 
+// "comm;_start;..." and the like: a stack down to where its thread began, even when the unwinder
+// did not stop there itself (ld.so's _start has no CFI that says it is the outermost frame).
+bool starts_at_an_entry(const std::string& folded)
+{
+    size_t first = folded.find(';');
+    if (first == std::string::npos)
+        return false;
+    size_t end = std::min(folded.find(';', first + 1), folded.size());
+    std::string_view root(folded.data() + first + 1, end - first - 1);
+    for (std::string_view entry : {"_start", "start_thread", "clone3", "__clone3", "clone", "__clone"})
+        if (root == entry)
+            return true;
+    return false;
+}
+
 }  // namespace
 
 StackCounts::StackCounts(CodeLocator& locator) : locator_(locator) {}
@@ -121,6 +136,7 @@ const StackCounts::Unwound& StackCounts::unwind(const StackSampleRecord& sample,
     bool unnamed = false;
     std::string comm = process.comm.empty() ? fmt::format("pid {}", process.pid) : process.comm;
     unwound.folded = &*lines_.insert(fold(u.frames, unwound.truncated, comm, process.memory, &unnamed)).first;
+    unwound.complete = u.end == UnwindEnd::outermost || starts_at_an_entry(*unwound.folded);
     if (unnamed)
         unwound.unnamed_jit = std::make_shared<std::vector<uint64_t>>(std::move(u.frames));
     return cache_.emplace(hash, unwound).first->second;
@@ -168,6 +184,10 @@ void StackCounts::on_stack_sample(const StackSampleRecord& sample, const Process
         ++samples_;
         deep_ += stack.depth >= 5;
         truncated_ += stack.truncated;
+        complete_faults_ += stack.complete;
+    } else {
+        ++call_samples_;
+        complete_calls_ += stack.complete;
     }
 }
 
@@ -208,6 +228,9 @@ void StackCounts::report(Report& r, const ReportContext&)
     r.stack_samples = samples_;
     r.deep_stack_samples = deep_;
     r.truncated_stacks = truncated_;
+    r.complete_stack_samples = complete_faults_;
+    r.call_stack_samples = call_samples_;
+    r.complete_call_stack_samples = complete_calls_;
     r.stacks_lost = lost_;
     r.fault_stacks = top(tallies_[MT_STACK_FAULT].weight, tallies_[MT_STACK_FAULT].calls, 5);
     r.brk_stacks = top(tallies_[MT_STACK_BRK].weight, tallies_[MT_STACK_BRK].calls, 3);

@@ -43,6 +43,7 @@ private:
     struct Unwound {
         size_t depth = 0;  // frames
         bool truncated = false;
+        bool complete = false;  // down to the thread's first frame (_start, a thread's start)
         const std::string* folded = nullptr;  // "comm;root;...;leaf", in lines_
         // JIT code its runtime had not named yet: the frames, to be named again at the report.
         std::shared_ptr<std::vector<uint64_t>> unnamed_jit;
@@ -72,6 +73,7 @@ private:
     const Process* current_ = nullptr;             // whose mappings the unwinder looks up
     std::unordered_map<uint64_t, Unnamed> unnamed_;  // by sample hash
     uint64_t samples_ = 0, deep_ = 0, truncated_ = 0, lost_ = 0;
+    uint64_t call_samples_ = 0, complete_calls_ = 0, complete_faults_ = 0;
 };
 
 }  // namespace memtrace

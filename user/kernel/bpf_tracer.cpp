@@ -99,6 +99,9 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
     bpf_program__set_autoload(skel_->progs.handle_fault_kernel, !perf_faults);
     bpf_program__set_autoload(skel_->progs.handle_fault_perf, perf_faults);
     bpf_map__set_max_entries(skel_->maps.overflow, options.overflow_pages);
+    // One stack sample buffer per CPU (37 KiB each), only when stacks are taken.
+    const int cpus = libbpf_num_possible_cpus();
+    bpf_map__set_max_entries(skel_->maps.stack_scratch, options.record_stacks && cpus > 0 ? cpus : 1);
     // Wake the consumer when 1/16 of the ring is pending: few wakeups, and plenty of room left
     // while it drains.
     skel_->rodata->wakeup_bytes = options.ringbuf_bytes / 16;

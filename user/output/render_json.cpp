@@ -111,6 +111,9 @@ nlohmann::json report_to_json(const Report& r)
                        {"fault_samples", r.stack_samples},
                        {"deep_fault_samples", r.deep_stack_samples},
                        {"truncated", r.truncated_stacks},
+                       {"complete_fault_samples", r.complete_stack_samples},
+                       {"call_samples", r.call_stack_samples},
+                       {"complete_call_samples", r.complete_call_stack_samples},
                        {"lost", r.stacks_lost}};
     }
     nlohmann::json processes = nlohmann::json::array();

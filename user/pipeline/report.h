@@ -129,6 +129,9 @@ struct Report {
     uint64_t stack_samples = 0;       // fault stacks unwound
     uint64_t deep_stack_samples = 0;  // of which 5 frames or more
     uint64_t truncated_stacks = 0;    // stopped at the end of the copied stack or the frame limit
+    uint64_t complete_stack_samples = 0;  // fault stacks unwound to the thread's first frame
+    uint64_t call_stack_samples = 0;      // brk, mmap, munmap, mremap stacks unwound
+    uint64_t complete_call_stack_samples = 0;  // of which down to the thread's first frame
     uint64_t stacks_lost = 0;         // stack samples the ring buffer had no room for
 };
 
