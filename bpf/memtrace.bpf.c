@@ -10,6 +10,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "memtrace/events.h"
+#include "kernel.bpf.h"
+#include "syscalls.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -35,8 +37,6 @@ const volatile bool faults_from_perf_event = false;
 
 bool target_execed = false;
 
-/* Highest user address on x86_64 (TASK_SIZE_MAX with 4-level paging is lower; 5-level is higher). */
-#define MT_USER_ADDR_MAX 0x00ffffffffffffffULL
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -467,73 +467,6 @@ int handle_minor(struct bpf_perf_event_data *ctx)
  * (the per-syscall events hang off the same raw tracepoint); a switch on the number comes first.
  * Both ABIs: a 32-bit (ia32) task has its own numbers and argument registers.
  */
-#if !defined(__TARGET_ARCH_x86)
-#error "syscall numbers for this architecture are not filled in yet"
-#endif
-
-/* What a syscall is to the model, whatever its ABI. */
-enum mt_call {
-	MT_CALL_NONE = 0,
-	MT_CALL_MMAP,      /* offset in bytes */
-	MT_CALL_MMAP2,     /* ia32 mmap2: offset in pages */
-	MT_CALL_OLD_MMAP,  /* ia32 old mmap: one pointer to six 32-bit arguments */
-	MT_CALL_MUNMAP,
-	MT_CALL_MPROTECT,
-	MT_CALL_BRK,
-	MT_CALL_MREMAP,
-	MT_CALL_SHMAT,
-	MT_CALL_SHMDT,
-	MT_CALL_EXECVE,
-	MT_CALL_MADVISE,
-	MT_CALL_MLOCK,
-};
-
-#define MT_USER32_CS 0x23
-
-static __always_inline __u32 call_of(long id, bool compat)
-{
-	if (compat) {
-		switch (id) {
-		case 90: return MT_CALL_OLD_MMAP;
-		case 192: return MT_CALL_MMAP2;
-		case 91: return MT_CALL_MUNMAP;
-		case 125: return MT_CALL_MPROTECT;
-		case 45: return MT_CALL_BRK;
-		case 163: return MT_CALL_MREMAP;
-		case 397: return MT_CALL_SHMAT;
-		case 398: return MT_CALL_SHMDT;
-		case 11: case 358: return MT_CALL_EXECVE;
-		case 219: return MT_CALL_MADVISE;
-		case 150: case 152: case 376: return MT_CALL_MLOCK;
-		default: return MT_CALL_NONE;
-		}
-	}
-	switch (id) {
-	case 9: return MT_CALL_MMAP;
-	case 11: return MT_CALL_MUNMAP;
-	case 10: return MT_CALL_MPROTECT;
-	case 12: return MT_CALL_BRK;
-	case 25: return MT_CALL_MREMAP;
-	case 30: return MT_CALL_SHMAT;
-	case 67: return MT_CALL_SHMDT;
-	case 59: case 322: return MT_CALL_EXECVE;
-	case 28: return MT_CALL_MADVISE;
-	case 149: case 151: case 325: return MT_CALL_MLOCK;
-	default: return MT_CALL_NONE;
-	}
-}
-
-static __always_inline bool syscall_failed(long ret)
-{
-	return ret < 0 && ret > -4096;
-}
-
-#define MT_MADV_POPULATE_READ 22
-#define MT_MADV_POPULATE_WRITE 23
-#define MT_MAP_LOCKED 0x2000
-#define MT_MAP_POPULATE 0x8000
-#define MT_MAP_FIXED 0x10
-#define MT_MAP_ANONYMOUS 0x20
 
 /* Calls that may fault through get_user_pages (no tracepoint): the thread's counters are read at
  * entry and exit, and the difference is reported. */
@@ -828,9 +761,6 @@ static __always_inline __u32 modelled_tgid(__u32 tgid)
  * A mapping call can fail part way (mprotect over a range with a hole returns ENOMEM after
  * changing the mapped part): then the VMAs of its range are sent as they are, and the model takes
  * them. Rare, so the walk's cost does not matter. */
-extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym;
-extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
-extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
 
 #define MT_VM_SHARED 0x8
 #define MT_VM_PFNMAP 0x400
@@ -954,34 +884,7 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	if (call == MT_CALL_EXECVE && traced)
 		emit_marker(pid_tgid, MT_REC_EXEC_BEGIN);
 	struct syscall_args a = {};
-	a.call = call;
-	if (compat) { /* ia32: ebx, ecx, edx, esi, edi, ebp, 32 bits each */
-		a.args[0] = (__u32)BPF_CORE_READ(regs, bx);
-		a.args[1] = (__u32)BPF_CORE_READ(regs, cx);
-		a.args[2] = (__u32)BPF_CORE_READ(regs, dx);
-		a.args[3] = (__u32)BPF_CORE_READ(regs, si);
-		a.args[4] = (__u32)BPF_CORE_READ(regs, di);
-		a.args[5] = (__u32)BPF_CORE_READ(regs, bp);
-	} else { /* x86_64: rdi, rsi, rdx, r10, r8, r9 */
-		a.args[0] = BPF_CORE_READ(regs, di);
-		a.args[1] = BPF_CORE_READ(regs, si);
-		a.args[2] = BPF_CORE_READ(regs, dx);
-		a.args[3] = BPF_CORE_READ(regs, r10);
-		a.args[4] = BPF_CORE_READ(regs, r8);
-		a.args[5] = BPF_CORE_READ(regs, r9);
-	}
-	if (call == MT_CALL_OLD_MMAP) { /* the arguments are in user memory */
-		__u32 args[6] = {};
-		bpf_probe_read_user(args, sizeof(args), (void *)a.args[0]);
-		for (int i = 0; i < 6; ++i)
-			a.args[i] = args[i];
-		a.call = MT_CALL_MMAP;
-	} else if (call == MT_CALL_MMAP2) {
-		a.args[5] <<= 12;
-		a.call = MT_CALL_MMAP;
-	}
-	if (a.call == MT_CALL_MMAP && compat)
-		a.args[4] = (__s32)a.args[4]; /* fd -1 stays -1 */
+	a.call = syscall_arguments(regs, call, compat, a.args);
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (call == MT_CALL_BRK)
 		a.aux = BPF_CORE_READ(task, mm, brk);
@@ -1056,7 +959,6 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 
 #define MT_SIGBUS 7
 #define MT_SIGSEGV 11
-#define MT_RLIMIT_STACK 3
 
 /* SIGSEGV and SIGBUS as they are generated, with what the kernel knew about the fault: the
  * signal's effect on the process is the kernel's business, memtrace only looks. */
@@ -1099,9 +1001,6 @@ int BPF_PROG(handle_signal, int sig, struct kernel_siginfo *info, struct task_st
 
 /* ---- process life ---- */
 
-extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) __ksym;
-extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __ksym;
-extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __ksym;
 
 /* Sends one MT_REC_VMA per mapping of the image exec just built. Userspace cannot read
  * /proc/PID/maps for this: a short-lived program is gone before the record is read. */

@@ -92,6 +92,8 @@ def tracers(tmp):
         "memtrace --stacks --stack-sample 0": Tracer(
             "memtrace stacks calls", [MEMTRACE, "--json", "--stack-sample", "0", "-p", "{pid}"],
             ready="memtrace: tracing", collect=memtrace_summary),
+        "memtrace -a --text": Tracer("memtrace -a", [MEMTRACE, "-a", "--text"], ready="memtrace: counting",
+                                     stop_signal=signal.SIGINT),
         "perf record -g (frame pointers)": Tracer(
             "perf record fp", ["perf", "record", "-q", "-e", "page-faults", "-c", "1", "-g", "-o",
                                os.path.join(tmp, "perf-fp.data"), "-p", "{pid}"],
@@ -166,7 +168,13 @@ def run_once(workload_argv, tracer, tmp, parse_seconds, bpf_stats=False):
     extra["workload_cpu_s"] = cpu
     if tp:
         if tracer.stop_signal:
-            tp.send_signal(tracer.stop_signal)
+            # /usr/bin/time ignores SIGINT while it waits: the signal goes to the tracer under it.
+            try:
+                children = open(f"/proc/{tp.pid}/task/{tp.pid}/children").read().split()
+            except OSError:
+                children = []
+            for child in (children if tracer.name.startswith("memtrace") else []) or [str(tp.pid)]:
+                os.kill(int(child), tracer.stop_signal)
         if master is not None:
             # Keep the pty drained so the live view never blocks on a full terminal.
             while tp.poll() is None:

@@ -53,7 +53,10 @@ enum mt_record_type {
 	MT_REC_KERNEL_FINAL = 71, /* struct mt_kernel_final: a process's minflt+majflt where its window ends */
 	MT_REC_TICK = 72,        /* struct mt_tick: an interval ends (MT_TICK_FINAL: the trace ends) */
 	MT_REC_LAYOUT = 73,      /* struct mt_header: the MT_REC_VMA records since MT_REC_ATTACH are the whole layout */
-	MT_REC_TYPE_MAX = 74,
+	MT_REC_PROCESS_COUNTS = 74, /* struct mt_process_counts: -a, exporter: one process's faults counted in the kernel */
+	MT_REC_CGROUP = 75,      /* struct mt_cgroup + path: a cgroup's id and its path under the cgroup2 mount */
+	MT_REC_LATENCY = 76,     /* struct mt_latency: -a, exporter --latency: fault latency histograms counted in the kernel */
+	MT_REC_TYPE_MAX = 77,
 };
 
 /* Bits of mt_fault.flags: the x86 page-fault error code bits, plus where the fault was taken. */
@@ -318,6 +321,7 @@ enum mt_rss_member {
 #define MT_TRACE_STACKS 2  /* --stacks: MT_REC_STACK_SAMPLE records come */
 #define MT_TRACE_FOLLOW 4  /* children are traced */
 #define MT_TRACE_PERF_FAULTS 8 /* faults come from the software perf event (MT_FAULT_ACCESS_UNKNOWN) */
+#define MT_TRACE_COUNTED 16 /* -a, exporter: faults counted in the kernel, MT_REC_PROCESS_COUNTS records come */
 
 struct mt_trace_start {
 	struct mt_header hdr; /* ts_ns: the trace's origin; times in reports count from it */
@@ -427,6 +431,69 @@ struct mt_tick {
 	struct mt_header hdr; /* ts_ns: when the interval ended */
 	__u32 flags;          /* MT_TICK_FINAL */
 	__u32 end_reason;     /* enum mt_end_reason, for the final tick */
+};
+
+/* ---- Counting in the kernel (memtrace -a, memtrace exporter; bpf/memtrace_count.bpf.c) ----
+ * No record per fault: the kernel classifies each fault's address by segment kind and counts it
+ * per process. Kinds are what a user reasons in, never per-file paths. */
+enum mt_kind {
+	MT_KIND_TEXT = 0,      /* executable file mappings */
+	MT_KIND_RODATA = 1,    /* read-only mappings of an executable file (ELF headers, .rodata, .eh_frame) */
+	MT_KIND_DATA = 2,      /* writable private mappings of an executable file (.data, .got) */
+	MT_KIND_BSS = 3,       /* the anonymous tail after an executable's data */
+	MT_KIND_HEAP = 4,      /* [start_brk, brk) */
+	MT_KIND_STACK = 5,     /* the main thread's stack */
+	MT_KIND_THREAD_STACK = 6, /* mappings made with MAP_STACK (glibc's thread stacks) */
+	MT_KIND_ANON = 7,      /* other private anonymous memory (malloc arenas, JIT code, ...) */
+	MT_KIND_FILE = 8,      /* mappings of files that are not executables (data files, shared file mappings) */
+	MT_KIND_SHM = 9,       /* shared memory: SysV, memfd, MAP_SHARED|MAP_ANONYMOUS, tmpfs shared mappings */
+	MT_KIND_VDSO = 10,     /* [vdso] and [vvar] */
+	MT_KIND_UNMAPPED = 11, /* no mapping there: the fault ends in SIGSEGV */
+	MT_KIND_UNKNOWN = 12,  /* the mapping could not be looked up (its lock was busy) */
+	MT_KINDS = 13,
+};
+
+/* The per-process value of the kernel's per-CPU count map; user space sums the CPUs. */
+struct mt_kind_counts {
+	__u64 faults[MT_KINDS][2]; /* [kind][0: user mode, 1: kernel mode on a user address] */
+	__u64 major[MT_KINDS][2];  /* of which major, [kind][mode] */
+};
+
+/* What the kernel knows of a counted process (shared by every CPU). */
+#define MT_PROCESS_EXITED 1
+struct mt_process_info {
+	__u64 cgroup_id;       /* cgroup v2 id (the cgroup directory's inode number) */
+	__u64 brk_grown, brk_shrunk;    /* bytes the program break moved up, down */
+	__u64 mmap_bytes, munmap_bytes; /* bytes mapped by mmap/mremap growth, unmapped by munmap */
+	__u64 first_seen_ns;
+	char comm[16];
+	__u32 flags;           /* MT_PROCESS_EXITED */
+	__u32 pad;
+};
+
+/* User space's record of one process's counts, cumulative since memtrace first saw it. */
+struct mt_process_counts {
+	struct mt_header hdr;  /* tgid; flags: MT_PROCESS_EXITED (its last record) */
+	__u64 cgroup_id;
+	char comm[16];
+	__u64 brk_grown, brk_shrunk, mmap_bytes, munmap_bytes;
+	struct mt_kind_counts counts;
+};
+
+/* Variable length: path_len bytes of path follow ("/system.slice/nginx.service"). */
+struct mt_cgroup {
+	struct mt_header hdr;
+	__u64 id;
+	__u32 path_len;
+	__u32 pad;
+};
+
+/* Fault latency, log2 buckets of nanoseconds: bucket b counts latencies in [2^b, 2^(b+1)). */
+#define MT_LATENCY_BUCKETS 40
+struct mt_latency {
+	struct mt_header hdr;
+	__u64 buckets[2][MT_LATENCY_BUCKETS]; /* [0: minor, 1: major], cumulative */
+	__u64 sum_ns[2];
 };
 
 #endif /* MEMTRACE_EVENTS_H */

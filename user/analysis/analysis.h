@@ -83,6 +83,10 @@ public:
     virtual void on_stack_sample(const StackSampleRecord&, const Process&) {}
     virtual void on_kernel_final(const mt_kernel_final&, const Process*) {}
     virtual void on_untraced(const mt_untraced&, const Process*) {}
+    // -a, exporter: what the kernel counted (no Process: these processes have no model).
+    virtual void on_process_counts(const mt_process_counts&) {}
+    virtual void on_cgroup(const CgroupRecord&) {}
+    virtual void on_latency_histogram(const mt_latency&) {}
 
     // Writes this analysis's part of the report of the interval that ends now.
     virtual void report(Report& out, const ReportContext& context) = 0;

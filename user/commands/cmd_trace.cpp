@@ -16,6 +16,7 @@
 #include "output/report_output.h"
 #include "pipeline/pipeline.h"
 #include "source/launcher.h"
+#include "source/count_session.h"
 #include "source/live_session.h"
 #include "symbols/code_namer.h"
 
@@ -23,6 +24,18 @@ namespace memtrace {
 namespace {
 
 enum class OutputMode { Live, Text, Json, Events, None };
+
+void check_system_options(const TraceOptions& o)
+{
+    if (o.pid || !o.command.empty())
+        throw std::runtime_error("-a, --cgroup and --comm count every process (of a cgroup, of a name): "
+                                 "give them without -p PID or a command");
+    if (o.events || o.follow || o.latency || wants_stacks(o) || !o.user.empty())
+        throw std::runtime_error("-a counts faults per process and kind in the kernel: --events, -f, --latency, "
+                                 "--stacks and -u are for one traced process (-p PID or -- CMD)");
+    if (o.json && o.text)
+        throw std::runtime_error("--json and --text are two different outputs: pick one");
+}
 
 void check_options(const TraceOptions& o)
 {
@@ -111,13 +124,67 @@ void setup_trace_options(CLI::App& app, TraceOptions& o)
     app.add_option("--overflow-table", o.overflow_pages, "Pages the kernel's overflow table holds (default 65536)")
         ->check(CLI::Range(16u, 1u << 22))
         ->group("");
+    app.add_flag("-a,--all", o.all, "Count the faults of every process on the machine, in the kernel, by kind: "
+                                   "a top-like table (live) or one per interval (--text, --json)");
+    app.add_option("--cgroup", o.cgroup, "Like -a, for the processes of this cgroup v2 and its descendants "
+                                         "(a path under the cgroup2 mount, or relative to it)");
+    app.add_option("--comm", o.comm, "Like -a, for the processes of this name (as ps -o comm shows it)");
+    app.add_option("--by", o.by, "-a's rows: process or cgroup (default process)")
+        ->check(CLI::IsMember({"process", "cgroup"}));
+    app.add_option("--top", o.top, "-a's rows shown (default 20)")->check(CLI::Range(1u, 100000u));
     app.add_flag("-v,--verbose", o.verbose, "Show libbpf's log");
     app.add_option("command", o.command, "Command to start and trace from its first instruction (after --)");
 }
 
 bool wants_stacks(const TraceOptions& o) { return o.stacks || o.stack_sample || o.stack_files.any(); }
 
-int run_trace(const TraceOptions& o) { return run_live(o, {}); }
+bool system_wide(const TraceOptions& o) { return o.all || !o.cgroup.empty() || !o.comm.empty(); }
+
+int run_trace(const TraceOptions& o) { return system_wide(o) ? run_system(o, {}) : run_live(o, {}); }
+
+int run_system(const TraceOptions& o, const LiveRunExtras& extras)
+{
+    check_system_options(o);
+    const OutputMode mode = output_mode(o, extras.quiet);
+    PlainCodeNamer namer;
+    PipelineOptions pipeline_options;
+    pipeline_options.top_processes = o.top;
+    Pipeline pipeline(pipeline_options, namer);
+    CountSessionOptions count;
+    count.kernel.cgroup_path = o.cgroup;
+    count.kernel.comm = o.comm;
+    count.kernel.verbose = o.verbose;
+    count.interval_s = o.interval_s;
+    count.duration_s = o.duration_s;
+    auto sink = [&](const void* data, size_t size) {
+        if (extras.record)
+            extras.record(data, size);
+        pipeline.handle(data, size);
+    };
+    std::unique_ptr<ReportOutput> output;
+    if (mode == OutputMode::Json)
+        output = std::make_unique<JsonOutput>(STDOUT_FILENO);
+    else if (mode != OutputMode::None)
+        output = std::make_unique<TextOutput>(STDOUT_FILENO, o.by == "cgroup");
+    pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
+        if (extras.on_report)
+            extras.on_report(report);
+        if (!output)
+            return;
+        if (report.final)
+            output->summary(report, end_reason);
+        else
+            output->interval(report);
+    });
+    CountSession session(count, sink);
+    if (!extras.quiet)
+        fmt::print(stderr, "memtrace: counting the faults of {}... Ctrl-C to end\n",
+                   !o.cgroup.empty() ? fmt::format("cgroup {}", terminal_safe(o.cgroup))
+                   : !o.comm.empty() ? fmt::format("processes named {}", terminal_safe(o.comm))
+                                     : std::string("every process"));
+    session.run({});
+    return 0;
+}
 
 int run_live(const TraceOptions& o, const LiveRunExtras& extras)
 {

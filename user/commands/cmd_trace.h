@@ -37,6 +37,11 @@ struct TraceOptions {
     bool verbose = false;
     std::string fault_source = "auto";  // auto, tracepoint, perf-event
     uint32_t overflow_pages = 65536;    // the kernel's overflow table (hidden: tests and tuning)
+    // -a, --cgroup, --comm: every process (of a cgroup, of a name), counted in the kernel.
+    bool all = false;
+    std::string cgroup, comm;
+    std::string by = "process";  // the table's rows: process or cgroup
+    size_t top = 20;             // rows shown
 };
 
 // One fault in this many on each CPU has its stack taken when --stacks is on (see BENCHMARKS.md).
@@ -45,6 +50,8 @@ constexpr uint32_t kDefaultStackSample = 64;
 void setup_trace_options(CLI::App& app, TraceOptions& options);
 // --stacks, or an option that needs them.
 bool wants_stacks(const TraceOptions& options);
+// -a, --cgroup or --comm: the whole machine (or a part of it), counted in the kernel.
+bool system_wide(const TraceOptions& options);
 // Runs the trace; returns the exit code. Throws std::runtime_error with a one-line message.
 int run_trace(const TraceOptions& options);
 
@@ -56,5 +63,7 @@ struct LiveRunExtras {
     bool quiet = false;  // no report unless --text/--json/--events asked for one
 };
 int run_live(const TraceOptions& options, const LiveRunExtras& extras);
+// -a, --cgroup, --comm.
+int run_system(const TraceOptions& options, const LiveRunExtras& extras);
 
 }  // namespace memtrace

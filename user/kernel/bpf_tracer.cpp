@@ -17,45 +17,14 @@
 #include <fmt/format.h>
 
 #include "memtrace.skel.h"
+#include "kernel/bpf_support.h"
 #include "memtrace/events.h"
 
 namespace memtrace {
 namespace {
 
-bool g_libbpf_verbose = false;
 constexpr size_t kBatch = 1 << 16;
 constexpr int kBatchFull = -EAGAIN;  // on_record's "stop here, more to come" (the record is consumed)
-
-int print_libbpf(enum libbpf_print_level level, const char* format, va_list args)
-{
-    // Warnings too: the caller turns each failure into one line of its own.
-    (void)level;
-    if (!g_libbpf_verbose)
-        return 0;
-    return vfprintf(stderr, format, args);
-}
-
-std::runtime_error libbpf_error(const char* what, int err)
-{
-    return std::runtime_error(fmt::format("{}: {}{}", what, strerror(err < 0 ? -err : err),
-                                          g_libbpf_verbose ? "" : " (run with -v to see libbpf's log)"));
-}
-
-// Every key of a hash map, as it is now (entries added meanwhile may be missed: the next call
-// sees them).
-template <typename Key>
-std::vector<Key> map_keys(const bpf_map* map)
-{
-    std::vector<Key> keys;
-    Key key{}, next{};
-    const Key* prev = nullptr;
-    while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-        keys.push_back(next);
-        key = next;
-        prev = &key;
-    }
-    return keys;
-}
 
 // True when this kernel has the x86 page-fault tracepoints (their tp_btf typedef is in its BTF).
 bool has_page_fault_tracepoints()
@@ -73,12 +42,10 @@ bool has_page_fault_tracepoints()
 
 void BpfTracer::SkeletonDeleter::operator()(memtrace_bpf* skel) const { memtrace_bpf__destroy(skel); }
 void BpfTracer::RingBufferDeleter::operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
-void BpfTracer::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
 
 BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler_(std::move(handler))
 {
-    g_libbpf_verbose = options.verbose;
-    libbpf_set_print(print_libbpf);
+    route_libbpf_log(options.verbose);
 
     skel_.reset(memtrace_bpf__open());
     if (!skel_)
@@ -132,40 +99,14 @@ BpfTracer::BpfTracer(const BpfOptions& options, RecordHandler handler) : handler
         throw libbpf_error("cannot attach the BPF programs", err);
     // Major faults are told apart only after they are handled: the software perf events fire then,
     // on the faulting thread. --latency takes every fault's completion the same way.
-    attach_fault_events(PERF_COUNT_SW_PAGE_FAULTS_MAJ, skel_->progs.handle_major, "major-fault");
+    attach_software_event(skel_->progs.handle_major, PERF_COUNT_SW_PAGE_FAULTS_MAJ, "major-fault", perf_links_);
     if (perf_faults)
-        attach_fault_events(PERF_COUNT_SW_PAGE_FAULTS, skel_->progs.handle_fault_perf, "page-fault");
+        attach_software_event(skel_->progs.handle_fault_perf, PERF_COUNT_SW_PAGE_FAULTS, "page-fault", perf_links_);
     if (options.measure_latency)
-        attach_fault_events(PERF_COUNT_SW_PAGE_FAULTS_MIN, skel_->progs.handle_minor, "minor-fault");
+        attach_software_event(skel_->progs.handle_minor, PERF_COUNT_SW_PAGE_FAULTS_MIN, "minor-fault", perf_links_);
 }
 
 BpfTracer::~BpfTracer() = default;
-
-void BpfTracer::attach_fault_events(unsigned long long config, bpf_program* program, const char* what)
-{
-    // One event per CPU, every fault sampled.
-    int ncpus = libbpf_num_possible_cpus();
-    for (int cpu = 0; cpu < ncpus; ++cpu) {
-        perf_event_attr attr{};
-        attr.size = sizeof(attr);
-        attr.type = PERF_TYPE_SOFTWARE;
-        attr.config = config;
-        attr.sample_period = 1;
-        int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-        if (fd < 0) {
-            if (errno == ENODEV)  // possible but offline CPU
-                continue;
-            throw libbpf_error(fmt::format("cannot open the {} perf event", what).c_str(), errno);
-        }
-        bpf_link* link = bpf_program__attach_perf_event(program, fd);
-        if (!link) {
-            int err = errno;
-            close(fd);
-            throw libbpf_error(fmt::format("cannot attach to the {} perf event", what).c_str(), err);
-        }
-        perf_links_.emplace_back(link);  // the link owns fd from here on
-    }
-}
 
 int BpfTracer::on_record(void* ctx, void* data, size_t size)
 {

@@ -11,6 +11,7 @@
 
 #include <linux/types.h>
 
+#include "kernel/bpf_support.h"
 #include "memtrace/events.h"
 #include "stream/record.h"
 
@@ -63,7 +64,6 @@ public:
 
 private:
     static int on_record(void* ctx, void* data, size_t size);
-    void attach_fault_events(unsigned long long config, bpf_program* program, const char* what);
 
     struct SkeletonDeleter {
         void operator()(memtrace_bpf* skel) const;
@@ -71,16 +71,13 @@ private:
     struct RingBufferDeleter {
         void operator()(ring_buffer* rb) const;
     };
-    struct LinkDeleter {
-        void operator()(bpf_link* link) const;
-    };
 
     FaultSource fault_source_ = FaultSource::Tracepoint;
     RecordHandler handler_;
     std::exception_ptr handler_error_;
     size_t consumed_in_call_ = 0;  // records handled by the current consume()
     std::unique_ptr<memtrace_bpf, SkeletonDeleter> skel_;
-    std::vector<std::unique_ptr<bpf_link, LinkDeleter>> perf_links_;
+    std::vector<Link> perf_links_;
     std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
 };
 

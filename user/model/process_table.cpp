@@ -170,6 +170,9 @@ void ProcessTable::handle(const Record& r)
     case MT_REC_OVERFLOW: on_overflow(r); return;
     case MT_REC_COUNTERS: analyses_.on_counters(r.as<mt_counters>()); return;
     case MT_REC_RSS: analyses_.on_rss(r.as<mt_rss>(), lookup(hdr.tgid)); return;
+    case MT_REC_PROCESS_COUNTS: analyses_.on_process_counts(r.as<mt_process_counts>()); return;
+    case MT_REC_CGROUP: analyses_.on_cgroup(cgroup_of(r)); return;
+    case MT_REC_LATENCY: analyses_.on_latency_histogram(r.as<mt_latency>()); return;
     case MT_REC_STACK_SAMPLE: {
         Process* p = lookup(hdr.tgid);
         if (p && !p->wait_for_exec)

@@ -1,5 +1,9 @@
 #include "output/format_util.h"
 
+#include <linux/types.h>
+
+#include "memtrace/events.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -172,6 +176,14 @@ std::string terminal_safe(std::string_view name)
         i += len;
     }
     return out;
+}
+
+const char* kind_name(int kind)
+{
+    static const char* const names[] = {"text", "rodata", "data", "bss", "heap", "stack", "thread_stack",
+                                        "anon", "file", "shm", "vdso", "unmapped", "unknown"};
+    static_assert(sizeof(names) / sizeof(names[0]) == MT_KINDS, "a name for every enum mt_kind");
+    return kind >= 0 && kind < MT_KINDS ? names[kind] : "?";
 }
 
 }  // namespace memtrace

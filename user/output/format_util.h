@@ -23,6 +23,10 @@ std::string fit(const std::string& s, size_t width);
 // Unicode controls that reorder or break lines become escapes ("\x1b", "\n", "\u202e"), and a
 // backslash is doubled so that an escape cannot be forged. Valid printable UTF-8 passes as is.
 std::string terminal_safe(std::string_view name);
+// The name of an enum mt_kind as the outputs and the exporter's labels say it: "text", "heap",
+// "thread_stack", ... ("?" for a value out of range).
+const char* kind_name(int kind);
+
 // True when `s` is valid UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view s);
 

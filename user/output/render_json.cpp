@@ -1,5 +1,7 @@
 #include "output/render_json.h"
 
+#include "output/render_activity.h"
+
 #include "output/format_util.h"
 
 namespace memtrace {
@@ -34,6 +36,11 @@ nlohmann::json report_to_json(const Report& r)
     j["type"] = r.final ? "summary" : "interval";
     j["elapsed_s"] = r.elapsed_s;
     j["interval_s"] = r.interval_s;
+    if (r.system_wide) {
+        // -a: what the kernel counted per process; there are no per-fault records to attribute.
+        j["activity"] = activity_to_json(r);
+        return j;
+    }
     j["faults"] = r.faults;
     j["major"] = r.major;
     j["interval_faults"] = r.interval_faults;

@@ -9,6 +9,7 @@
 #include <fmt/ostream.h>
 
 #include "output/output_file.h"
+#include "output/render_activity.h"
 #include "output/render_json.h"
 #include "output/render_text.h"
 
@@ -28,10 +29,22 @@ const char* end_reason_text(uint32_t end_reason)
     }
 }
 
-std::string summary_text(const Report& report, uint32_t end_reason)
+namespace {
+
+void render(std::ostream& out, const Report& report, bool by_cgroup)
+{
+    if (report.system_wide)
+        render_activity_text(out, report, by_cgroup);
+    else
+        render_text(out, report);
+}
+
+}  // namespace
+
+std::string summary_text(const Report& report, uint32_t end_reason, bool by_cgroup)
 {
     std::ostringstream out;
-    render_text(out, report);
+    render(out, report, by_cgroup);
     fmt::print(out, "memtrace: {}\n", end_reason_text(end_reason));
     return out.str();
 }
@@ -39,13 +52,13 @@ std::string summary_text(const Report& report, uint32_t end_reason)
 void TextOutput::interval(const Report& report)
 {
     std::ostringstream out;
-    render_text(out, report);
+    render(out, report, by_cgroup_);
     write_text(fd_, out.str(), "the report");
 }
 
 void TextOutput::summary(const Report& report, uint32_t end_reason)
 {
-    write_text(fd_, summary_text(report, end_reason), "the report");
+    write_text(fd_, summary_text(report, end_reason, by_cgroup_), "the report");
 }
 
 void JsonOutput::interval(const Report& report)

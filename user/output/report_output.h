@@ -26,17 +26,19 @@ public:
 const char* end_reason_text(uint32_t end_reason);
 
 // The summary as text, with why the trace ended.
-std::string summary_text(const Report& report, uint32_t end_reason);
+std::string summary_text(const Report& report, uint32_t end_reason, bool by_cgroup = false);
 
 // Plain-text snapshots each interval, then the summary and why the trace ended.
 class TextOutput : public ReportOutput {
 public:
-    explicit TextOutput(int fd) : fd_(fd) {}
+    // `by_cgroup`: -a's table by cgroup instead of by process.
+    explicit TextOutput(int fd, bool by_cgroup = false) : fd_(fd), by_cgroup_(by_cgroup) {}
     void interval(const Report& report) override;
     void summary(const Report& report, uint32_t end_reason) override;
 
 private:
     int fd_;
+    bool by_cgroup_;
 };
 
 // One NDJSON object per interval, then the summary object.

@@ -4,6 +4,7 @@
 #include "analysis/fault_latency.h"
 #include "analysis/fault_sites.h"
 #include "analysis/kernel_check.h"
+#include "analysis/process_activity.h"
 #include "analysis/resident_memory.h"
 #include "analysis/segment_counts.h"
 #include "analysis/syscall_stats.h"
@@ -76,6 +77,20 @@ public:
         for (auto& a : analyses)
             a->on_untraced(u, p);
     }
+    void on_process_counts(const mt_process_counts& c) override
+    {
+        each(c, &Analysis::on_process_counts, c.hdr.tgid, c.hdr.ts_ns);
+    }
+    void on_cgroup(const CgroupRecord& c) override
+    {
+        for (auto& a : analyses)
+            a->on_cgroup(c);
+    }
+    void on_latency_histogram(const mt_latency& l) override
+    {
+        for (auto& a : analyses)
+            a->on_latency_histogram(l);
+    }
     void report(Report& out, const ReportContext& context) override
     {
         for (auto& a : analyses)
@@ -99,6 +114,7 @@ Pipeline::Pipeline(const PipelineOptions& options, CodeNamer& namer)
     list.push_back(std::make_unique<FaultLatency>());
     list.push_back(std::make_unique<ResidentMemory>());
     list.push_back(std::make_unique<CrashReports>(segments, locator_));
+    list.push_back(std::make_unique<ProcessActivity>(options.top_processes, options.max_metric_groups));
     auto stacks = std::make_unique<StackCounts>(locator_);
     stacks_ = stacks.get();
     list.push_back(std::move(stacks));

@@ -28,6 +28,9 @@ struct PipelineOptions {
     std::optional<uint32_t> only_pid;
     // memtrace report: only events in [from, to) seconds since the start reach the analyses.
     std::optional<std::pair<double, double>> time_window;
+    // -a: the processes each report lists; exporter: the (cgroup, comm) series it keeps apart.
+    size_t top_processes = 20;
+    size_t max_metric_groups = 100;
 };
 
 class Pipeline {

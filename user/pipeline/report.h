@@ -72,6 +72,35 @@ struct ProcessRow {
     uint64_t kernel_faults = 0;
 };
 
+// -a, exporter: one process (or one cgroup, by_cgroup) as the kernel counted it. Faults by kind
+// (enum mt_kind), user and kernel mode together; `interval_` ones since the last report.
+struct ActivityRow {
+    uint32_t pid = 0;          // 0 for a cgroup row
+    std::string comm;          // "" for a cgroup row
+    std::string cgroup;        // "/system.slice/x.service"; "" when unknown
+    bool alive = true;
+    uint32_t processes = 1;    // a cgroup row: processes in it (alive or exited during the trace)
+    uint64_t faults = 0, major = 0, kernel_mode = 0;
+    uint64_t interval_faults = 0, interval_major = 0;
+    std::array<uint64_t, MT_KINDS> by_kind{}, interval_by_kind{};
+    uint64_t brk_grown = 0, mmap_bytes = 0, interval_brk_grown = 0, interval_mmap_bytes = 0;
+    bool rss_known = false;
+    int64_t rss_bytes = 0;     // resident (anon + file + shmem) of the live processes
+};
+
+// The exporter's series: a bounded set of (cgroup, comm) groups, each counting every process of
+// that cgroup and name since memtrace started (cumulative, so never decreasing). Groups are
+// admitted in the order they appear until the bound; later ones count under comm and cgroup
+// "other".
+struct MetricGroup {
+    std::string cgroup, comm;
+    std::array<std::array<uint64_t, 2>, MT_KINDS> faults{};  // [kind][0: user, 1: kernel mode]
+    std::array<std::array<uint64_t, 2>, MT_KINDS> major{};  // of which major
+    uint64_t brk_grown = 0, mmap_bytes = 0;
+    uint32_t live_processes = 0;
+    int64_t rss_anon = 0, rss_file = 0, rss_shmem = 0, rss_swap = 0;  // bytes, of the live ones
+};
+
 struct Report {
     double elapsed_s = 0;
     double interval_s = 0;
@@ -133,6 +162,19 @@ struct Report {
     uint64_t call_stack_samples = 0;      // brk, mmap, munmap, mremap stacks unwound
     uint64_t complete_call_stack_samples = 0;  // of which down to the thread's first frame
     uint64_t stacks_lost = 0;         // stack samples the ring buffer had no room for
+
+    // -a, --cgroup, --comm, exporter: faults counted in the kernel per process and kind.
+    bool system_wide = false;
+    std::vector<ActivityRow> activity;          // the busiest processes of the interval first
+    std::vector<ActivityRow> cgroup_activity;   // the same by cgroup
+    uint32_t activity_processes = 0;            // processes seen in all
+    uint32_t activity_live = 0;                 // of which alive
+    uint32_t activity_exited_in_interval = 0;   // started or not, they exited since the last report
+    std::vector<MetricGroup> metric_groups;
+    uint64_t metric_groups_folded = 0;          // processes counted under "other"
+    bool kernel_latency = false;                // --latency with the kernel's histograms
+    std::array<std::array<uint64_t, MT_LATENCY_BUCKETS>, 2> latency_ns_buckets{};  // [minor, major][log2 ns]
+    std::array<uint64_t, 2> latency_ns_sum{};
 };
 
 }  // namespace memtrace

@@ -17,6 +17,7 @@
 #include "kernel/preflight.h"
 #include "pipeline/pipeline.h"
 #include "source/proc_probe.h"
+#include "source/session_signals.h"
 #include "source/synthesizer.h"
 
 namespace memtrace {
@@ -57,14 +58,7 @@ LiveSession::LiveSession(const LiveOptions& o, RecordSink sink, const Pipeline& 
         comm_ = o.command[0].substr(o.command[0].rfind('/') + 1);
     }
 
-    // Signals arrive through a descriptor, between records, never inside a libbpf callback.
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGWINCH);
-    sigprocmask(SIG_BLOCK, &mask, nullptr);
-    signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    signals_ = std::make_unique<SessionSignals>();
 
     BpfOptions bpf;
     bpf.target_tgid = target_;
@@ -101,14 +95,14 @@ LiveSession::LiveSession(const LiveOptions& o, RecordSink sink, const Pipeline& 
         child_->release();
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     watch(epoll_fd_, tracer_->ring_fd(), kRing);
-    watch(epoll_fd_, signal_fd_, kSignal);
+    watch(epoll_fd_, signals_->fd(), kSignal);
     if (target_fd_ >= 0)
         watch(epoll_fd_, target_fd_, kTarget);
 }
 
 LiveSession::~LiveSession()
 {
-    for (int fd : {signal_fd_, target_fd_, epoll_fd_})
+    for (int fd : {target_fd_, epoll_fd_})
         if (fd >= 0)
             close(fd);
 }
@@ -149,19 +143,12 @@ uint32_t LiveSession::run(const LiveHooks& hooks)
             throw std::runtime_error(fmt::format("epoll_wait: {}", strerror(errno)));
         for (int i = 0; i < n; ++i) {
             switch (events[i].data.u64) {
-            case kSignal: {
-                signalfd_siginfo si;
-                while (read(signal_fd_, &si, sizeof(si)) == sizeof(si)) {
-                    if (si.ssi_signo == SIGWINCH) {
-                        if (hooks.resized)
-                            hooks.resized();
-                    } else {
-                        stop = true;
-                        reason = si.ssi_signo == SIGINT ? MT_END_INTERRUPTED : MT_END_TERMINATED;
-                    }
+            case kSignal:
+                if (std::optional<uint32_t> end = signals_->read(hooks.resized)) {
+                    stop = true;
+                    reason = *end;
                 }
                 break;
-            }
             case kTarget:
                 target_exited_ = true;
                 // The exited process is a zombie until reaped (a launched command is reaped only

@@ -18,6 +18,7 @@ namespace memtrace {
 class BpfTracer;
 class Pipeline;
 class ProcProbe;
+class SessionSignals;
 class Synthesizer;
 
 struct LiveOptions {
@@ -75,7 +76,8 @@ private:
     std::unique_ptr<BpfTracer> tracer_;
     uint32_t target_ = 0;
     std::string comm_;
-    int signal_fd_ = -1, target_fd_ = -1, epoll_fd_ = -1;
+    std::unique_ptr<SessionSignals> signals_;
+    int target_fd_ = -1, epoll_fd_ = -1;
     bool exited_while_attaching_ = false, target_exited_ = false;
     std::optional<uint64_t> final_from_proc_;
 };

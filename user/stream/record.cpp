@@ -42,6 +42,12 @@ bool stack_sample_fits(const unsigned char* data, size_t size)
            s.kind < MT_STACK_KINDS;
 }
 
+bool cgroup_fits(const unsigned char* data, size_t size)
+{
+    const auto c = load<mt_cgroup>(data);
+    return c.path_len <= size - sizeof(mt_cgroup) && c.path_len <= 4096;
+}
+
 bool jit_symbol_fits(const unsigned char* data, size_t size)
 {
     const auto j = load<mt_jit_symbol>(data);
@@ -84,6 +90,9 @@ size_t record_min_size(uint16_t type)
     case MT_REC_RSS: return sizeof(mt_rss);
     case MT_REC_KERNEL_FINAL: return sizeof(mt_kernel_final);
     case MT_REC_TICK: return sizeof(mt_tick);
+    case MT_REC_PROCESS_COUNTS: return sizeof(mt_process_counts);
+    case MT_REC_CGROUP: return sizeof(mt_cgroup);
+    case MT_REC_LATENCY: return sizeof(mt_latency);
     default: return 0;
     }
 }
@@ -122,6 +131,9 @@ const char* record_type_name(uint16_t type)
     case MT_REC_KERNEL_FINAL: return "kernel_final";
     case MT_REC_TICK: return "tick";
     case MT_REC_LAYOUT: return "layout";
+    case MT_REC_PROCESS_COUNTS: return "process_counts";
+    case MT_REC_CGROUP: return "cgroup";
+    case MT_REC_LATENCY: return "latency";
     default: return "unknown";
     }
 }
@@ -140,6 +152,8 @@ std::optional<Record> decode_record(const void* data, size_t size)
     if (hdr.type == MT_REC_STACK_SAMPLE && !stack_sample_fits(bytes, size))
         return std::nullopt;
     if (hdr.type == MT_REC_JIT_SYMBOL && !jit_symbol_fits(bytes, size))
+        return std::nullopt;
+    if (hdr.type == MT_REC_CGROUP && !cgroup_fits(bytes, size))
         return std::nullopt;
     return Record(hdr, data, size);
 }
@@ -201,6 +215,13 @@ JitSymbolRecord jit_symbol_of(const Record& r)
     j.fixed = load<mt_jit_symbol>(bytes);
     j.name.assign(reinterpret_cast<const char*>(bytes) + sizeof(mt_jit_symbol), j.fixed.name_len);
     return j;
+}
+
+CgroupRecord cgroup_of(const Record& r)
+{
+    const auto* bytes = static_cast<const unsigned char*>(r.data());
+    const auto c = load<mt_cgroup>(bytes);
+    return {c.id, std::string(reinterpret_cast<const char*>(bytes) + sizeof(mt_cgroup), c.path_len)};
 }
 
 }  // namespace memtrace

@@ -84,4 +84,11 @@ struct JitSymbolRecord {
 };
 JitSymbolRecord jit_symbol_of(const Record& r);
 
+// MT_REC_CGROUP with its path.
+struct CgroupRecord {
+    uint64_t id = 0;
+    std::string path;
+};
+CgroupRecord cgroup_of(const Record& r);
+
 }  // namespace memtrace

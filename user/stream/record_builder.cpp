@@ -237,4 +237,15 @@ ObjectInfo object_of(const Record& r)
     return info;
 }
 
+RecordBytes cgroup_record(uint64_t ts_ns, uint64_t id, const std::string& path)
+{
+    mt_cgroup c{};
+    c.hdr = header(MT_REC_CGROUP, 0, ts_ns);
+    c.id = id;
+    c.path_len = static_cast<__u32>(std::min<size_t>(path.size(), 4096));
+    RecordBytes out = bytes_of(c);
+    append(out, path.data(), c.path_len);
+    return out;
+}
+
 }  // namespace memtrace

@@ -41,6 +41,7 @@ RecordBytes attach_record(uint32_t pid, uint64_t ts_ns, const std::string& comm,
 RecordBytes object_record(uint64_t ts_ns, const ObjectInfo& object);
 RecordBytes stack_sample_record(const mt_stack_sample& fixed, const std::vector<uint8_t>& stack);
 RecordBytes jit_symbol_record(uint32_t pid, uint64_t ts_ns, uint64_t start, uint64_t size, const std::string& name);
+RecordBytes cgroup_record(uint64_t ts_ns, uint64_t id, const std::string& path);
 
 // The object an MT_REC_OBJECT record describes (decode_record checked that its parts fit).
 ObjectInfo object_of(const Record& r);
