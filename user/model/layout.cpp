@@ -21,7 +21,7 @@ std::vector<LayoutRow> build_layout(const AddressSpace& space, const SegmentTabl
         auto add = [&](uint64_t lo, uint64_t hi, SegmentId seg) {
             if (lo >= hi)
                 return;
-            LayoutRow row{lo, hi, perms, segments.at(seg).label, r.path.empty() ? "[anon]" : r.path, 0, false};
+            LayoutRow row{lo, hi, perms, segments.at(seg).label, r.path.empty() ? "[anon]" : r.path, 0, false, seg};
             if (probe)
                 row.resident_known = probe(lo, hi, row.resident_bytes);
             rows.push_back(std::move(row));

@@ -10,6 +10,7 @@
 
 #include "memtrace/events.h"
 #include "pipeline/histogram.h"
+#include "pipeline/pictures.h"
 #include "model/segments.h"
 
 namespace memtrace {
@@ -125,6 +126,13 @@ struct Report {
     uint64_t shallow_stack_faults = 0;  // of which the stack had at most 2 frames
     uint64_t stacks_lost = 0;           // not counted: the kernel's table was full
     uint64_t stack_collisions = 0;      // counted, but the stack itself was not kept (hash bucket taken)
+
+    // The pictures (pipeline/pictures.h): the pictured process's layout now and its segments'
+    // faults over the last intervals, at every report; the whole trace in time buckets, in the
+    // final report only.
+    std::vector<LayoutRegion> layout;  // in address order
+    SegmentHeat segment_heat;
+    Timeline timeline;
 };
 
 }  // namespace memtrace
