@@ -16,8 +16,10 @@
 #include "analysis/report_diff.h"
 #include "commands/seconds_option.h"
 #include "output/folded.h"
+#include "output/html_report.h"
 #include "output/format_util.h"
 #include "output/output_file.h"
+#include "output/perfetto_trace.h"
 #include "output/render_diff.h"
 #include "output/report_output.h"
 #include "pipeline/pipeline.h"
@@ -136,6 +138,67 @@ int run_diff(const ReportOptions& o)
     return a.problem.empty() && b.problem.empty() ? 0 : 1;
 }
 
+// --html and --perfetto: drawn from the final report, written once the whole trace is read. The
+// files are opened first, so that a path that cannot be written fails before the replay.
+class Pictures {
+public:
+    explicit Pictures(const ReportOptions& o) : o_(o)
+    {
+        if (!o.html.empty())
+            html_fd_ = open_output_file(o.html);
+        if (!o.perfetto.empty())
+            perfetto_fd_ = open_output_file(o.perfetto);
+    }
+    ~Pictures()
+    {
+        for (int fd : {html_fd_, perfetto_fd_})
+            if (fd >= 0)
+                close(fd);
+    }
+    Pictures(const Pictures&) = delete;
+    Pictures& operator=(const Pictures&) = delete;
+
+    void keep(const Report& report)
+    {
+        if (report.final && (html_fd_ >= 0 || perfetto_fd_ >= 0))
+            final_ = report;
+    }
+
+    void write(const Pipeline& pipeline, const nlohmann::json& meta) const
+    {
+        if (!final_)
+            return;
+        if (html_fd_ >= 0) {
+            write_text(html_fd_, html_report(*final_, html_input(pipeline, meta)), o_.html.c_str());
+            fmt::print(stderr, "memtrace: wrote the pictures to {}\n", o_.html);
+        }
+        if (perfetto_fd_ >= 0) {
+            write_text(perfetto_fd_, perfetto_trace(*final_).dump() + "\n", o_.perfetto.c_str());
+            fmt::print(stderr, "memtrace: wrote the Perfetto trace to {}\n", o_.perfetto);
+        }
+    }
+
+private:
+    HtmlReportInput html_input(const Pipeline& pipeline, const nlohmann::json& meta) const
+    {
+        HtmlReportInput input;
+        const Process* target = pipeline.processes().first();
+        input.target = target ? fmt::format("pid {} ({})", target->pid, target->comm) : "nothing";
+        input.source = o_.file;
+        input.stacks_recorded = meta.value("options", nlohmann::json::object()).value("stacks", false);
+        if (input.stacks_recorded) {
+            input.fault_stacks = pipeline.stacks().folded(MT_STACK_FAULT);
+            input.brk_stacks = pipeline.stacks().folded(MT_STACK_BRK);
+            input.mmap_stacks = pipeline.stacks().folded(MT_STACK_MMAP);
+        }
+        return input;
+    }
+
+    const ReportOptions& o_;
+    int html_fd_ = -1, perfetto_fd_ = -1;
+    std::optional<Report> final_;
+};
+
 }  // namespace
 
 void setup_report_options(CLI::App& app, ReportOptions& o)
@@ -151,6 +214,9 @@ void setup_report_options(CLI::App& app, ReportOptions& o)
     app.add_option("--pid", o.pid, "Only this process's faults and calls")->check(CLI::PositiveNumber);
     app.add_option("--time", o.time, "Only what happened FROM,TO seconds after the start");
     app.add_option("--folded", o.folded, "Write the fault stacks to FILE, folded (needs a trace recorded with --stacks)");
+    app.add_option("--html", o.html, "Write the pictures to FILE: one self-contained HTML page (heatmap, memory, "
+                                     "faults per segment, calls, flame graphs)");
+    app.add_option("--perfetto", o.perfetto, "Write FILE in the Chrome JSON trace format (ui.perfetto.dev)");
     app.add_flag("--latency", o.latency, "Require the fault latencies (a trace recorded with --latency)");
     app.add_flag("--stacks", o.stacks, "Require the stacks (a trace recorded with --stacks)");
 }
@@ -159,6 +225,8 @@ int run_report(const ReportOptions& o)
 {
     if (o.json && o.events)
         throw std::runtime_error("--json and --events are two different outputs: pick one");
+    if (!o.diff.empty() && (!o.html.empty() || !o.perfetto.empty()))
+        throw std::runtime_error("--html and --perfetto draw one trace, not --diff");
     if (!o.diff.empty())
         return run_diff(o);
     TraceReader reader(o.file);
@@ -166,6 +234,7 @@ int run_report(const ReportOptions& o)
     std::optional<int> folded_fd;
     if (!o.folded.empty())
         folded_fd = open_output_file(o.folded);
+    Pictures pictures(o);
     SymbolizerCodeNamer namer;
     Pipeline pipeline(pipeline_options(o), namer);
     std::unique_ptr<ReportOutput> output;
@@ -180,6 +249,7 @@ int run_report(const ReportOptions& o)
         output = std::make_unique<TextOutput>(STDOUT_FILENO);
     }
     pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
+        pictures.keep(report);
         if (report.final)
             output->summary(report, end_reason);
         else
@@ -191,6 +261,7 @@ int run_report(const ReportOptions& o)
         close(*folded_fd);
         fmt::print(stderr, "memtrace: wrote {} fault stacks to {}\n", lines, o.folded);
     }
+    pictures.write(pipeline, reader.meta());
     report_mismatches(namer);
     if (!problem.empty()) {
         fmt::print(stderr, "memtrace: {}\n", terminal_safe(problem));
