@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "output/timeline_series.h"
 #include "test_trace.h"
 
 using memtrace::LayoutArea;
@@ -183,6 +184,24 @@ TEST_F(TimelineTest, MarkersAndGauges)
     EXPECT_EQ(p.rss_anon[1], -1) << "no sample there";
     EXPECT_EQ(p.heap[1], static_cast<int64_t>(kHeapEnd + 0x21000 - kHeap)) << "the brk moved it";
     EXPECT_EQ(r.heap_size, static_cast<uint64_t>(p.heap.back()));
+    EXPECT_FALSE(p.exited);
+}
+
+TEST_F(TimelineTest, AnExitEndsTheProcesssResidentMemory)
+{
+    trace.set_rss(kPid, {10, 20, 30, 0, 60});
+    auto exit = make_record<mt_exit>(MT_REC_EXIT, kPid, kPid, ms(2.5));
+    ASSERT_TRUE(trace.feed(exit));
+    Report r = final_report(4);
+    const auto& p = r.timeline.processes.at(0);
+    EXPECT_TRUE(p.exited);
+    EXPECT_EQ(p.exit_ns, 2'500'000u);
+    memtrace::MemorySeries m = memtrace::memory_series(r.timeline);
+    ASSERT_EQ(m.anon.size(), 5u);
+    EXPECT_EQ(m.anon[0], 10 * 4096);
+    EXPECT_EQ(m.anon[2], 10 * 4096) << "up to the bucket it exited in";
+    EXPECT_EQ(m.anon[3], 0);
+    EXPECT_EQ(m.heap[4], static_cast<int64_t>(kHeapEnd - kHeap)) << "the heap stays as it last was";
 }
 
 TEST_F(TimelineTest, ALongTraceMergesBucketsAndKeepsEveryFault)

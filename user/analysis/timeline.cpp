@@ -268,10 +268,14 @@ void TimelineRecorder::on_process(const ProcessEvent& e)
         add_marker(Timeline::MarkerKind::Exec, h, 0, 0, e.process.comm);
         sample_heap(e.process, bucket);
         break;
-    case ProcessEvent::Kind::Forked: sample_heap(e.process, bucket); break;
+    case ProcessEvent::Kind::Forked:
+        series->exited = false;  // a pid used again
+        sample_heap(e.process, bucket);
+        break;
     case ProcessEvent::Kind::Exited:
-        // Its memory is gone with it (its heap stays as it last was, as in the report).
-        series->rss_anon[bucket] = series->rss_file[bucket] = series->rss_shmem[bucket] = 0;
+        sample_heap(e.process, bucket);  // as it was at the end
+        series->exited = true;
+        series->exit_ns = h.ts_ns > origin_ns_ ? h.ts_ns - origin_ns_ : 0;
         break;
     case ProcessEvent::Kind::Attached: break;  // its layout comes after: sampled at the report
     }
@@ -343,6 +347,8 @@ Timeline TimelineRecorder::build() const
     t.bucket_ns = bucket_ns_;
     t.buckets = buckets_;
     t.pid = pictured_.pid();
+    if (!t.pid && !processes_.empty())
+        t.pid = processes_.front().pid;  // nothing faulted or mapped: the first process
     std::vector<size_t> order(bands_.size());
     for (size_t i = 0; i < order.size(); ++i)
         order[i] = i;

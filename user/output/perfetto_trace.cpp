@@ -86,6 +86,9 @@ Json perfetto_trace(const Report& r)
         add_gauge(events, t, p, "heap", {{"bytes", carried(p.heap)}});
         add_gauge(events, t, p, "rss",
                   {{"anon", carried(p.rss_anon)}, {"file", carried(p.rss_file)}, {"shmem", carried(p.rss_shmem)}});
+        if (p.exited)  // its memory went with it
+            events.push_back({{"ph", "C"}, {"name", "rss"}, {"pid", p.pid}, {"tid", p.pid}, {"ts", micros(p.exit_ns)},
+                              {"args", {{"anon", 0}, {"file", 0}, {"shmem", 0}}}});
     }
     for (const Timeline::Marker& m : t.markers)
         events.push_back({{"ph", "i"}, {"name", marker_kind_name(m.kind)}, {"cat", "memory"}, {"s", "t"},

@@ -26,14 +26,18 @@ const Timeline::Process* pictured_series(const Timeline& timeline)
 
 namespace {
 
+// A process's resident memory counts up to the bucket it exited in.
 GaugeSeries summed(const Timeline& timeline, std::vector<int64_t> Timeline::Process::*member)
 {
     GaugeSeries sum(timeline.buckets);
     for (const Timeline::Process& p : timeline.processes) {
         GaugeSeries one = carried(p.*member);
-        for (size_t b = 0; b < sum.size() && b < one.size(); ++b)
+        const size_t end = p.exited && timeline.bucket_ns ? p.exit_ns / timeline.bucket_ns + 1 : one.size();
+        for (size_t b = 0; b < sum.size() && b < one.size() && b < end; ++b)
             if (one[b])
                 sum[b] = sum[b].value_or(0) + *one[b];
+        for (size_t b = end; b < sum.size(); ++b)
+            sum[b] = sum[b].value_or(0);  // known: nothing
     }
     return sum;
 }

@@ -107,6 +107,9 @@ struct Timeline {
         std::vector<uint32_t> tids;  // the threads seen, the first kMaxThreads
         std::vector<std::array<uint64_t, kSegmentKinds>> faults;
         std::vector<int64_t> heap, rss_anon, rss_file, rss_shmem;  // bytes
+        // It exited (its memory went with it; its heap stays as it last was, as in the report).
+        bool exited = false;
+        uint64_t exit_ns = 0;  // since the trace's start
     };
     static constexpr size_t kMaxThreads = 64;
     std::vector<Process> processes;
