@@ -177,7 +177,8 @@ TEST_F(HtmlReportTest, TheEmbeddedDataIsTheTimeline)
     EXPECT_EQ(data["bucket_s"], 0.001);
     EXPECT_EQ(data["faults"], report.faults);
     ASSERT_EQ(data["bands"].size(), t.bands.size());
-    EXPECT_EQ(data["bands"][0]["segment"], "heap");
+    EXPECT_EQ(data["bands"][0]["label"], "heap");
+    EXPECT_EQ(data["bands"][0]["segments"], nlohmann::json({"heap"}));
     EXPECT_EQ(data["bands"][0]["area"], "heap");
     EXPECT_EQ(data["bands"][0]["low"], "0x555555559000");
     EXPECT_EQ(data["bands"][0]["rows"].size(), 8u);

@@ -287,4 +287,40 @@ TEST_F(TimelineTest, LiveLayoutRowsCarryTheIntervalsFaultsAndGrowth)
     EXPECT_EQ(heat.bands[1].faults, (std::vector<uint64_t>{0, 1, 0}));
 }
 
+TEST(TimelineBands, ALibrarysSectionsAreOneBandTheProgramsEachTheirOwn)
+{
+    FakeSource source;
+    auto image = memtrace::ElfImage::load(MEMTRACE_ELF_PIE);
+    ASSERT_NE(image, nullptr);
+    source.add_image("/usr/bin/app", image);
+    source.add_image("/usr/lib/libfix.so", image);
+    const uint64_t program = 0x555555550000, library = 0x7f0000000000;
+    source.set_maps(kPid, memtrace_test::maps_for_image(*image, program, "/usr/bin/app") +
+                              memtrace_test::maps_for_image(*image, library, "/usr/lib/libfix.so"));
+    TestTrace trace(source);
+    trace.attach(kPid, "app");
+    const uint64_t text = memtrace_test::find_section(*image, ".text")->addr;
+    const uint64_t data = memtrace_test::find_section(*image, ".data")->addr;
+    for (uint64_t base : {program, library})
+        for (uint64_t addr : {base + text, base + data}) {
+            auto f = make_fault(kPid, kPid, addr);
+            f.hdr.ts_ns = ms(0.5);
+            ASSERT_TRUE(trace.feed(f));
+        }
+    Report r = trace.report(0.001, 0, true);
+    std::vector<std::string> labels;
+    for (const Timeline::Band& b : r.timeline.bands)
+        labels.push_back(b.label);
+    EXPECT_EQ(labels, (std::vector<std::string>{"app .text", "app .data", "libfix.so"}));
+    EXPECT_EQ(r.timeline.bands[0].area, LayoutArea::Program);
+    EXPECT_EQ(r.timeline.bands[2].area, LayoutArea::MmapArea);
+    EXPECT_EQ(r.timeline.bands[2].segments, (std::vector<std::string>{"libfix.so .text", "libfix.so .data"}));
+    EXPECT_EQ(r.timeline.bands[2].faults, 2u);
+    // The live heatmap groups them the same way.
+    std::vector<std::string> live;
+    for (const memtrace::SegmentHeat::Band& b : r.segment_heat.bands)
+        live.push_back(b.label);
+    EXPECT_EQ(live, labels);
+}
+
 }  // namespace

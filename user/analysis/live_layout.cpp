@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "analysis/layout_band.h"
 #include "model/layout.h"
 #include "model/process_table.h"
 
@@ -30,19 +31,25 @@ LiveLayout::Band& LiveLayout::band_of(const Process& process, SegmentId segment)
     if (segment >= band_of_segment_.size())
         band_of_segment_.resize(segment + 1, -1);
     int32_t& index = band_of_segment_[segment];
-    if (index < 0) {
-        // Past the bound, new segments share the last band ("other segments").
-        if (bands_.size() >= kMaxBands)
-            return bands_.back();
-        const SegmentInfo& info = segments_.at(segment);
+    if (index >= 0)
+        return bands_[index];
+    const LayoutBand placed = layout_band(segments_, segment, program_path(process.space()));
+    auto [it, added] = band_index_.try_emplace(placed.identity, bands_.size());
+    if (added && bands_.size() >= kMaxBands) {  // past the bound, new segments share the last band
+        band_index_.erase(it);
+        bands_.back().shared = true;
+        index = static_cast<int32_t>(bands_.size() - 1);
+        return bands_.back();
+    }
+    if (added) {
         Band band;
-        band.segment = segment;
-        band.area = layout_area_of(info.kind, info.kind == SegmentKind::Section &&
-                                                  info.object == program_path(process.space()));
+        band.label = placed.label;
+        band.kind = segments_.at(segment).kind;
+        band.area = placed.area;
         band.faults.assign(interval_ends_.size(), 0);
-        index = static_cast<int32_t>(bands_.size());
         bands_.push_back(std::move(band));
     }
+    index = static_cast<int32_t>(it->second);
     return bands_[index];
 }
 
@@ -119,10 +126,9 @@ void LiveLayout::report_heat(Report& out, double elapsed_s)
     }
     out.segment_heat.interval_ends_s.assign(interval_ends_.begin(), interval_ends_.end());
     for (const Band& b : bands_) {
-        const SegmentInfo& info = segments_.at(b.segment);
         SegmentHeat::Band row;
-        row.label = bands_.size() >= kMaxBands && &b == &bands_.back() ? "other segments" : info.label;
-        row.kind = info.kind;
+        row.label = b.shared ? "other segments" : b.label;
+        row.kind = b.kind;
         row.area = b.area;
         row.low = b.low;
         row.faults.assign(b.faults.begin(), b.faults.end());

@@ -5,6 +5,8 @@
 
 #include <deque>
 #include <map>
+#include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,8 +29,10 @@ public:
 
 private:
     struct Band {
-        SegmentId segment = 0;
+        std::string label;
+        SegmentKind kind = SegmentKind::Unmapped;
         LayoutArea area = LayoutArea::Unmapped;
+        bool shared = false;  // segments past kMaxBands came into it
         uint64_t low = ~0ULL;
         std::deque<uint64_t> faults;  // per past interval
         uint64_t current = 0;         // in the interval that runs
@@ -50,6 +54,7 @@ private:
     std::vector<LayoutRegion> last_rows_;
     std::vector<Band> bands_;
     std::vector<int32_t> band_of_segment_;  // index in bands_, -1: none yet
+    std::unordered_map<std::string, size_t> band_index_;  // by LayoutBand::identity
     std::deque<double> interval_ends_;
 };
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "analysis/crash_explainer.h"
+#include "analysis/layout_band.h"
 #include "model/process_table.h"
 
 namespace memtrace {
@@ -163,17 +164,26 @@ TimelineRecorder::Band& TimelineRecorder::band_of(const Process& process, Segmen
     if (segment >= band_of_segment_.size())
         band_of_segment_.resize(segment + 1, -1);
     int32_t& index = band_of_segment_[segment];
-    if (index < 0) {
-        if (bands_.size() >= kMaxBands)  // past the bound, new segments share the last band
-            return bands_.back();
-        const SegmentInfo& info = segments_.at(segment);
+    if (index >= 0)
+        return bands_[index];
+    const SegmentInfo& info = segments_.at(segment);
+    const LayoutBand placed = layout_band(segments_, segment, program_path(process.space()));
+    auto [it, added] = band_index_.try_emplace(placed.identity, bands_.size());
+    if (added && bands_.size() >= kMaxBands) {  // past the bound, new segments share the last band
+        band_index_.erase(it);
+        bands_.back().shared = true;
+        index = static_cast<int32_t>(bands_.size() - 1);
+        return bands_.back();
+    }
+    if (added) {
         Band band;
-        band.segment = segment;
-        band.area = layout_area_of(info.kind, info.kind == SegmentKind::Section &&
-                                                  info.object == program_path(process.space()));
-        index = static_cast<int32_t>(bands_.size());
+        band.label = placed.label;
+        band.kind = info.kind;
+        band.area = placed.area;
         bands_.push_back(std::move(band));
     }
+    index = static_cast<int32_t>(it->second);
+    bands_[index].segments.push_back(info.label);
     return bands_[index];
 }
 
@@ -358,9 +368,7 @@ Timeline TimelineRecorder::build() const
     });
     for (size_t i : order) {
         const Band& b = bands_[i];
-        const SegmentInfo& info = segments_.at(b.segment);
-        const bool shared = bands_.size() >= kMaxBands && i == bands_.size() - 1;
-        t.bands.push_back({b.segment, shared ? "other segments" : info.label, info.kind, b.area, b.row_shift, b.rows,
+        t.bands.push_back({b.shared ? "other segments" : b.label, b.segments, b.kind, b.area, b.row_shift, b.rows,
                            b.faults});
     }
     for (size_t bucket = 0; bucket < buckets_; ++bucket)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -33,8 +34,11 @@ public:
 
 private:
     struct Band {
-        SegmentId segment = 0;
+        std::string label;
+        SegmentKind kind = SegmentKind::Unmapped;
         LayoutArea area = LayoutArea::Unmapped;
+        std::vector<std::string> segments;
+        bool shared = false;  // segments past kMaxBands came into it
         unsigned row_shift = 12;
         std::vector<uint64_t> rows;  // address >> row_shift, ascending
         uint64_t faults = 0;
@@ -60,6 +64,7 @@ private:
     std::vector<std::unordered_map<SegmentId, uint64_t>> segment_faults_;  // per bucket
     std::vector<Band> bands_;
     std::vector<int32_t> band_of_segment_;  // index in bands_, -1: none yet
+    std::unordered_map<std::string, size_t> band_index_;  // by LayoutBand::identity
     std::vector<Timeline::Process> processes_;
     std::unordered_map<uint32_t, size_t> process_index_;  // kNotKept: past the bound
     uint64_t processes_not_kept_ = 0;

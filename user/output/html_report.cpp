@@ -40,7 +40,7 @@ constexpr std::string_view kScript = R"js(
     var row = Number(cell.getAttribute('data-r'));
     var bucket = Number(cell.getAttribute('data-t'));
     var from = (bucket * data.bucket_s).toFixed(3), to = ((bucket + 1) * data.bucket_s).toFixed(3);
-    hover.textContent = String(band.segment) + ' at ' + band.rows[row] + ' (' + band.row_bytes + ' bytes), ' +
+    hover.textContent = String(band.label) + ' at ' + band.rows[row] + ' (' + band.row_bytes + ' bytes), ' +
       from + '-' + to + ' s: ' + cell.getAttribute('data-n') + ' faults';
   });
 })();

@@ -56,6 +56,16 @@ void draw_time_axis(std::string& svg, const TimeAxis& axis, double top, double y
 
 std::string svg_text(std::string_view text, size_t max_bytes) { return xml_escape(clean_utf8(text, max_bytes)); }
 
+std::string svg_label(std::string_view text, size_t max_chars)
+{
+    const std::string clean = clean_utf8(text, 4096);
+    const size_t chars = utf8_length(clean);
+    if (chars <= max_chars || max_chars < 2)
+        return xml_escape(clean);
+    const size_t cut = utf8_prefix(clean, chars - (max_chars - 1)).size();
+    return xml_escape("…" + clean.substr(cut));
+}
+
 const char* series_colour(size_t i)
 {
     static const char* const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",

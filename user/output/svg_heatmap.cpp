@@ -13,11 +13,14 @@
 namespace memtrace {
 namespace {
 
-constexpr double kTop = 40;         // above the first band: title and colour scale
+constexpr double kTop = 40;          // above the first band: title and colour scale
 constexpr double kPlotHeight = 480;  // what the rows share, before the bands' minimum heights
-constexpr double kMinBand = 14;     // a band is at least one label high
-constexpr double kGapStrip = 6;     // a collapsed gap between two bands
+constexpr double kLabelsHeight = 720;  // what the bands' labels share at most
+constexpr double kGapStrip = 6;      // a collapsed gap between two bands
 constexpr double kAxisRoom = 34;
+
+// A band is at least one label high; labels shrink (to a point) when there are many bands.
+double min_band_height(size_t bands) { return std::clamp(kLabelsHeight / std::max<size_t>(bands, 1), 9.0, 14.0); }
 
 // Where each band is drawn, top to bottom (high addresses first).
 struct BandPlace {
@@ -32,6 +35,7 @@ std::vector<BandPlace> place_bands(const Timeline& t)
     for (const Timeline::Band& b : t.bands)
         rows += std::max<size_t>(b.rows.size(), 1);
     const double row_h = std::clamp(kPlotHeight / std::max<size_t>(rows, 1), 3.0, 14.0);
+    const double min_band = min_band_height(t.bands.size());
     std::vector<BandPlace> places;
     double y = kTop;
     for (size_t i = t.bands.size(); i-- > 0;) {
@@ -39,7 +43,7 @@ std::vector<BandPlace> place_bands(const Timeline& t)
         const bool gap = !places.empty() && t.bands[places.back().band].low() > b.high();
         if (gap)
             y += kGapStrip;
-        const double h = std::max(kMinBand, row_h * std::max<size_t>(b.rows.size(), 1));
+        const double h = std::max(min_band, row_h * std::max<size_t>(b.rows.size(), 1));
         places.push_back({i, y, h, gap});
         y += h;
     }
@@ -60,14 +64,15 @@ void draw_scale(std::string& svg, uint64_t max_faults)
 void draw_band(std::string& svg, const Timeline& t, const BandPlace& place)
 {
     const Timeline::Band& b = t.bands[place.band];
+    const double label_h = min_band_height(t.bands.size());
     auto out = std::back_inserter(svg);
     fmt::format_to(out,
                    "<g class=\"band\" data-b=\"{}\"><title>{}: {} faults, {}-{}, {} per row</title>"
                    "<rect class=\"band-background\" x=\"{}\" y=\"{:.1f}\" width=\"{}\" height=\"{:.1f}\" fill=\"#f3f3f3\"/>"
-                   "<text class=\"band-label\" x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
+                   "<text class=\"band-label\" x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\" font-size=\"{:.0f}\">{}</text>\n",
                    place.band, svg_text(b.label), with_commas(b.faults), hex_address(b.low()), hex_address(b.high()),
                    human_bytes(1ULL << b.row_shift), kPlotLeft, place.top, kPlotRight - kPlotLeft, place.height,
-                   kPlotLeft - 6, place.top + std::min(place.height, kMinBand) / 2 + 4, svg_text(b.label, 120));
+                   kPlotLeft - 6, place.top + label_h / 2 + label_h * 0.3, label_h - 3, svg_label(b.label, 30));
     if (place.gap_above)
         fmt::format_to(out,
                        "<line class=\"gap\" x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#999\" "
@@ -99,7 +104,7 @@ void draw_areas(std::string& svg, const Timeline& t, const std::vector<BandPlace
 std::string heatmap_svg(const Timeline& t)
 {
     const std::vector<BandPlace> places = place_bands(t);
-    const double plot_bottom = places.empty() ? kTop + kMinBand : places.back().top + places.back().height;
+    const double plot_bottom = places.empty() ? kTop + 14 : places.back().top + places.back().height;
     const double height = plot_bottom + kAxisRoom;
     std::string svg = fmt::format(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart heatmap\" viewBox=\"0 0 {0} {1:.0f}\" "

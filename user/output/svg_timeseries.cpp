@@ -48,7 +48,7 @@ void draw_legend(std::string& svg, const std::vector<std::pair<std::string, std:
         fmt::format_to(out,
                        "<g class=\"legend\"><rect x=\"{:.0f}\" y=\"{:.0f}\" width=\"10\" height=\"10\" fill=\"{}\"/>"
                        "<text x=\"{:.0f}\" y=\"{:.0f}\">{}</text></g>\n",
-                       x, row_y, entries[i].second, x + 14, row_y + 9, svg_text(entries[i].first, 80));
+                       x, row_y, entries[i].second, x + 14, row_y + 9, svg_label(entries[i].first, 38));
     }
 }
 

@@ -21,7 +21,11 @@ nlohmann::json bands_json(const Timeline& t)
         nlohmann::json rows = nlohmann::json::array();
         for (uint64_t row : b.rows)
             rows.push_back(hex_address(row << b.row_shift));
-        bands.push_back({{"segment", json_name(b.label)},
+        nlohmann::json segments = nlohmann::json::array();
+        for (const std::string& segment : b.segments)
+            segments.push_back(json_name(segment));
+        bands.push_back({{"label", json_name(b.label)},
+                         {"segments", segments},
                          {"kind", kind_name(b.kind)},
                          {"area", layout_area_name(b.area)},
                          {"low", hex_address(b.low())},

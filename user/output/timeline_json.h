@@ -9,7 +9,8 @@
 namespace memtrace {
 
 // {"elapsed_s", "bucket_s", "buckets", "pid", "comm", "faults",
-//  "bands": [{"segment", "kind", "area", "low", "high", "row_bytes", "rows": [ADDR...], "faults"}],
+//  "bands": [{"label", "segments": [...], "kind", "area", "low", "high", "row_bytes", "rows": [ADDR...],
+//             "faults"}],
 //  "cells": [[bucket, band, row, faults]...],
 //  "segments": [{"segment", "kind", "faults", "per_bucket": [...]}],
 //  "heap": [...], "rss": {"anon": [...], "file": [...], "shmem": [...]},  // per bucket, null: unknown

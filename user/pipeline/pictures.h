@@ -43,7 +43,8 @@ struct LayoutRegion {
     int64_t growth = 0;
 };
 
-// Faults per segment of the pictured process over the last intervals: the live heatmap.
+// Faults per segment of the pictured process (a library's sections together) over the last
+// intervals: the live heatmap.
 struct SegmentHeat {
     std::vector<double> interval_ends_s;  // elapsed time at the end of each interval, oldest first
     struct Band {
@@ -65,14 +66,14 @@ struct Timeline {
     size_t buckets = 0;      // buckets in use, from the trace's start to its last event
     double bucket_s() const { return bucket_ns / 1e9; }
 
-    // The address x time heatmap of the pictured process: one band per segment, in layout order;
-    // each band's rows are the address ranges that faulted (1 << row_shift bytes each, ascending),
-    // the ranges between them collapsed.
+    // The address x time heatmap of the pictured process: one band per segment (a library's
+    // sections: one band), in layout order; each band's rows are the address ranges that faulted
+    // (1 << row_shift bytes each, ascending), the ranges between them collapsed.
     uint32_t pid = 0;
     std::string comm;
     struct Band {
-        SegmentId segment = 0;
-        std::string label;
+        std::string label;                  // "other segments" for the band past the bound
+        std::vector<std::string> segments;  // the segments it holds
         SegmentKind kind = SegmentKind::Unmapped;
         LayoutArea area = LayoutArea::Unmapped;
         unsigned row_shift = 12;
