@@ -62,8 +62,11 @@ std::string svg_label(std::string_view text, size_t max_chars)
     const size_t chars = utf8_length(clean);
     if (chars <= max_chars || max_chars < 2)
         return xml_escape(clean);
-    const size_t cut = utf8_prefix(clean, chars - (max_chars - 1)).size();
-    return xml_escape("…" + clean.substr(cut));
+    // Its start (what kind of thing) and more of its end (which one of them).
+    const size_t head = (max_chars - 1) / 3, tail = max_chars - 1 - head;
+    const std::string start(utf8_prefix(clean, head));
+    const size_t end = utf8_prefix(clean, chars - tail).size();
+    return xml_escape(start + "…" + clean.substr(end));
 }
 
 const char* series_colour(size_t i)

@@ -28,8 +28,8 @@ std::vector<double> nice_ticks(double max, int count);
 void draw_time_axis(std::string& svg, const TimeAxis& axis, double top, double y);
 // Text from the traced side (segment labels, comms) for an SVG text node or attribute.
 std::string svg_text(std::string_view text, size_t max_bytes = 512);
-// The same, at most `max_chars` characters: a longer one keeps its end ("…gnu.so", "…LC_TIME"),
-// what tells names apart.
+// The same, at most `max_chars` characters: a longer one keeps its start and more of its end
+// ("_bz2.cpyt…x86_64-linux-gnu.so", "file /usr…C.utf8/LC_TIME"), what tells names apart.
 std::string svg_label(std::string_view text, size_t max_chars);
 // A distinct colour for series `i` (the last of the palette for "other").
 const char* series_colour(size_t i);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -91,10 +92,15 @@ void draw_areas(std::string& svg, const Timeline& t, const std::vector<BandPlace
         while (j + 1 < places.size() && t.bands[places[j + 1].band].area == area)
             ++j;
         const double top = places[i].top, bottom = places[j].top + places[j].height;
-        fmt::format_to(out,
-                       "<g class=\"area\"><line x1=\"8\" y1=\"{0:.1f}\" x2=\"8\" y2=\"{1:.1f}\" stroke=\"#888\"/>"
-                       "<text x=\"12\" y=\"{2:.1f}\" font-style=\"italic\" fill=\"#555\">{3}</text></g>\n",
-                       top + 1, bottom - 1, (top + bottom) / 2 + 4, layout_area_name(area));
+        fmt::format_to(out, "<g class=\"area\"><line x1=\"14\" y1=\"{:.1f}\" x2=\"14\" y2=\"{:.1f}\" stroke=\"#888\"/>",
+                       top + 1, bottom - 1);
+        const char* name = layout_area_name(area);
+        if (bottom - top > 7.0 * std::strlen(name))  // the name along the bracket, where it fits
+            fmt::format_to(out,
+                           "<text x=\"10\" y=\"{0:.1f}\" transform=\"rotate(-90 10 {0:.1f})\" text-anchor=\"middle\" "
+                           "font-style=\"italic\" fill=\"#555\">{1}</text>",
+                           (top + bottom) / 2, name);
+        svg += "</g>\n";
         i = j + 1;
     }
 }
