@@ -130,7 +130,8 @@ TEST(RenderDiagram, Exact80x24Panel)
 {
     auto lines = memtrace::render_live_panel(layout_report(), {"pid 1234 (app)", ""}, LivePanel::Diagram, 80, 24);
     expect_exact_size(lines, 80, 24);
-    // 28 lines would not fit: libc's and ld.so's sections are one row each; the program's stay.
+    // 28 lines would not fit: ld.so's quiet sections become one row, then libc's lowest three;
+    // the program's sections, heap and stack stay.
     expect_lines(lines, {
         "memtrace pid 1234 (app) 3.0s  faults 0 (0/s) major 0 dropped 0",
         "       START ┌─ high addresses ─────────────────────────────────────┐   faults/s",
@@ -140,7 +141,10 @@ TEST(RenderDiagram, Exact80x24Panel)
         "7ffff8032000 │ [vdso] ░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░     8K         │          1",
         "7ffff8030000 │ [vvar]                                    8K         │",
         "             ┊                    ╌╌ 32K gap ╌╌                     ┊",
-        "7ffff7e00000 │ libc.so.6: 5 segments ▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒   2.2M         │        157",
+        "7ffff801b000 │ libc.so.6 .bss ░░░░░░░░░░░░░░░░░░░░░░    52K         │          1",
+        "7ffff8019000 │ libc.so.6 .data ░░░░░░░░░░░░░░░░░░░░░     8K         │          2",
+        "             ┊                    ╌╌ 16K gap ╌╌                     ┊",
+        "7ffff7e00000 │ libc.so.6: 3 segments ▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒   2.1M         │        154",
         "7ffff7a00000 │ anon ████████████████████████████████     4M         │     30,000",
         "             ┊                   ╌╌ 42.7T gap ╌╌                    ┊",
         "55555555d000 │ heap ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓   264K ↑+132K  │      2,000",
@@ -152,9 +156,6 @@ TEST(RenderDiagram, Exact80x24Panel)
         "555555555000 │ app .text ░░░░░░░░░░░░░░░░░░░░░░░░░░░     8K         │         12",
         "555555554000 │ app [headers]                             4K         │",
         "             └─ low addresses ──────────────────────────────────────┘",
-        "",
-        "",
-        "",
         "Tab: segments [layout] heatmap   q quit",
     });
 }

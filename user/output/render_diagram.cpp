@@ -20,63 +20,6 @@ struct Entry {
     size_t parts = 1;  // rows it stands for
 };
 
-// Joins neighbours for which `joins` holds into one entry, labelled by `label`.
-template <typename Joins, typename Label>
-std::vector<Entry> join_runs(const std::vector<Entry>& in, Joins joins, Label label)
-{
-    std::vector<Entry> out;
-    for (const Entry& e : in) {
-        if (!out.empty() && joins(out.back(), e)) {
-            Entry& run = out.back();
-            run.row.end = std::max(run.row.end, e.row.end);
-            run.row.value += e.row.value;
-            run.parts += e.parts;
-            run.row.label = label(run);
-            continue;
-        }
-        out.push_back(e);
-    }
-    return out;
-}
-
-// A segment cut in two by a mapping boundary (the file page and the anonymous rest of a .bss, a
-// RELRO page) as one row: what the diagram shows is segments.
-std::vector<Entry> join_same(const std::vector<Entry>& in)
-{
-    return join_runs(
-        in,
-        [](const Entry& a, const Entry& b) {
-            return a.row.label == b.row.label && a.row.end == b.row.start && a.row.growth == b.row.growth;
-        },
-        [](const Entry& run) { return run.row.label; });
-}
-
-// An object's sections, one after the other, as one row (`quiet_only`: sections with no value).
-std::vector<Entry> join_groups(const std::vector<Entry>& in, bool quiet_only)
-{
-    return join_runs(
-        in,
-        [quiet_only](const Entry& a, const Entry& b) {
-            if (quiet_only && (a.row.value || b.row.value))
-                return false;
-            return !a.row.keep_apart && !b.row.keep_apart && !a.row.group.empty() && a.row.group == b.row.group;
-        },
-        [](const Entry& run) { return fmt::format("{}: {} segments", run.row.group, run.parts); });
-}
-
-// Rows with nothing to show, one after the other, as one row.
-std::vector<Entry> join_quiet(const std::vector<Entry>& in, const std::string& quiet)
-{
-    auto is_quiet = [](const Entry& e) { return e.row.value == 0 && !e.row.keep_apart; };
-    std::vector<Entry> out = join_runs(
-        in, [&](const Entry& a, const Entry& b) { return is_quiet(a) && is_quiet(b); },
-        [&](const Entry& run) { return fmt::format("{} segments {}", run.parts, quiet); });
-    for (Entry& e : out)
-        if (e.parts > 1 && is_quiet(e))
-            e.row.group.clear();
-    return out;
-}
-
 bool gap_below(const std::vector<Entry>& entries, size_t i)
 {
     return i > 0 && entries[i].row.start > entries[i - 1].row.end;
@@ -89,6 +32,70 @@ size_t lines_needed(const std::vector<Entry>& entries, bool gaps)
         lines += gap_below(entries, i);
     return lines;
 }
+
+// Joins runs of neighbours for which `joins` holds, the longest runs first, until the entries fit
+// in `budget` lines; of the last run joined, only as much as that takes (from its low end). Each
+// joined entry is then labelled by `label`.
+template <typename Joins, typename Label>
+std::vector<Entry> join_until_fit(const std::vector<Entry>& in, bool gaps, size_t budget, Joins joins, Label label)
+{
+    struct Run {
+        size_t first, length;
+    };
+    std::vector<Run> runs;
+    for (size_t i = 0; i < in.size();) {
+        size_t j = i;
+        while (j + 1 < in.size() && joins(in[j], in[j + 1]))
+            ++j;
+        if (j > i)
+            runs.push_back({i, j - i + 1});
+        i = j + 1;
+    }
+    std::stable_sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.length > b.length; });
+    std::vector<size_t> joined(in.size(), 1);  // at the first entry of a run: how many become one
+    size_t needed = lines_needed(in, gaps);
+    for (const Run& run : runs) {
+        if (needed <= budget)
+            break;
+        const size_t n = std::min(run.length, needed - budget + 1);
+        joined[run.first] = n;
+        needed -= n - 1;
+        for (size_t k = run.first + 1; gaps && k < run.first + n; ++k)
+            needed -= gap_below(in, k);  // the gaps inside go with it
+    }
+    std::vector<Entry> out;
+    for (size_t i = 0; i < in.size(); i += joined[i]) {
+        Entry e = in[i];
+        for (size_t k = i + 1; k < i + joined[i]; ++k) {
+            e.row.end = std::max(e.row.end, in[k].row.end);
+            e.row.value += in[k].row.value;
+            e.parts += in[k].parts;
+        }
+        if (joined[i] > 1)
+            label(e);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+// A segment cut in two by a mapping boundary (the file page and the anonymous rest of a .bss, a
+// RELRO page) as one row, always: what the diagram shows is segments.
+std::vector<Entry> join_same(const std::vector<Entry>& in)
+{
+    auto same = [](const Entry& a, const Entry& b) {
+        return a.row.label == b.row.label && a.row.end == b.row.start && a.row.growth == b.row.growth;
+    };
+    return join_until_fit(in, false, 0, same, [](Entry&) {});
+}
+
+bool quiet(const Entry& e) { return e.row.value == 0 && !e.row.keep_apart; }
+
+bool same_group(const Entry& a, const Entry& b)
+{
+    return !a.row.keep_apart && !b.row.keep_apart && !a.row.group.empty() && a.row.group == b.row.group;
+}
+
+void label_group(Entry& e) { e.row.label = fmt::format("{}: {} segments", e.row.group, e.parts); }
 
 std::string centered(const std::string& text, size_t width)
 {
@@ -179,14 +186,16 @@ std::vector<std::string> render_diagram(const std::vector<DiagramRow>& rows, con
     entries = join_same(entries);
     const size_t budget = height > 0 ? static_cast<size_t>(std::max(height - 2, 1)) : SIZE_MAX;
     // Fewer and fewer lines until they fit: the quiet sections of an object as one row, runs of
-    // quiet rows as one, every object as one row, no gap lines; then the middle is cut.
+    // quiet rows as one, the sections of an object as one row, no gap lines; then the middle is cut.
     bool gaps = true;
-    if (lines_needed(entries, gaps) > budget)
-        entries = join_groups(entries, true);
-    if (lines_needed(entries, gaps) > budget)
-        entries = join_quiet(entries, style.quiet);
-    if (lines_needed(entries, gaps) > budget)
-        entries = join_groups(entries, false);
+    auto quiet_group = [](const Entry& a, const Entry& b) { return quiet(a) && quiet(b) && same_group(a, b); };
+    entries = join_until_fit(entries, gaps, budget, quiet_group, label_group);
+    entries = join_until_fit(entries, gaps, budget, [](const Entry& a, const Entry& b) { return quiet(a) && quiet(b); },
+                             [&](Entry& e) {
+                                 e.row.label = fmt::format("{} segments {}", e.parts, style.quiet);
+                                 e.row.group.clear();
+                             });
+    entries = join_until_fit(entries, gaps, budget, same_group, label_group);
     if (lines_needed(entries, gaps) > budget)
         gaps = false;
     Frame frame(entries, style, width);

@@ -28,8 +28,9 @@ struct DiagramStyle {
 
 // `rows` in address order, not overlapping. Exactly `height` lines of exactly `width` columns;
 // height 0: as many lines as every row and gap takes. When the rows do not fit, an object's
-// sections with no value become one row, then runs of rows with no value, then each object's
-// sections, then the gap lines go, then the middle is cut.
+// sections with no value become one row, then runs of rows with no value, then an object's
+// sections (each step the longest runs first, only as many as it takes), then the gap lines go,
+// then the middle is cut.
 std::vector<std::string> render_diagram(const std::vector<DiagramRow>& rows, const DiagramStyle& style, int width,
                                         int height);
 
