@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "analysis/live_layout.h"
+#include "analysis/timeline.h"
 #include "output/timeline_series.h"
 #include "test_trace.h"
 
@@ -321,6 +323,35 @@ TEST(TimelineBands, ALibrarysSectionsAreOneBandTheProgramsEachTheirOwn)
     for (const memtrace::SegmentHeat::Band& b : r.segment_heat.bands)
         live.push_back(b.label);
     EXPECT_EQ(live, labels);
+}
+
+TEST(TimelineBands, PastTheBoundSegmentsShareTheLastBand)
+{
+    FakeSource source;
+    std::string maps;
+    for (int i = 0; i < 140; ++i)
+        maps += fmt::format("7f{:03x}0000000-7f{:03x}0001000 r--p 00000000 fe:00 {} /data/file{}\n", i, i, 5000 + i, i);
+    source.set_maps(kPid, maps);
+    TestTrace trace(source);
+    trace.attach(kPid, "app");
+    for (int i = 0; i < 140; ++i) {
+        auto f = make_fault(kPid, kPid, (0x7f0000000000ULL + (uint64_t(i) << 28)));
+        f.hdr.ts_ns = ms(0.5);
+        ASSERT_TRUE(trace.feed(f));
+    }
+    Report r = trace.report(0.001, 0, true);
+    const Timeline& t = r.timeline;
+    ASSERT_EQ(t.bands.size(), memtrace::TimelineRecorder::kMaxBands);
+    EXPECT_EQ(t.bands.back().label, "other segments");
+    EXPECT_EQ(t.bands.back().segments.size(), 140u - memtrace::TimelineRecorder::kMaxBands + 1);
+    EXPECT_EQ(t.bands.back().faults, 13u);
+    uint64_t cells = 0;
+    for (const Timeline::Cell& c : t.cells)
+        cells += c.faults;
+    EXPECT_EQ(cells, 140u);
+    ASSERT_EQ(r.segment_heat.bands.size(), memtrace::LiveLayout::kMaxBands);
+    EXPECT_EQ(r.segment_heat.bands.back().label, "other segments");
+    EXPECT_EQ(r.segment_heat.bands.back().faults.back(), 140u - memtrace::LiveLayout::kMaxBands + 1);
 }
 
 }  // namespace

@@ -24,4 +24,29 @@ LayoutBand layout_band(const SegmentTable& segments, SegmentId segment, const st
     return band;
 }
 
+SegmentBands::Placed SegmentBands::place(const SegmentTable& segments, SegmentId segment,
+                                         const std::function<std::string()>& program)
+{
+    if (segment >= band_of_segment_.size())
+        band_of_segment_.resize(segment + 1, -1);
+    int32_t& cached = band_of_segment_[segment];
+    Placed p;
+    if (cached >= 0) {
+        p.band = static_cast<size_t>(cached);
+        return p;
+    }
+    p.placed = layout_band(segments, segment, program());
+    auto [it, added] = band_of_identity_.try_emplace(p.placed.identity, band_of_identity_.size());
+    if (added && it->second >= max_) {
+        band_of_identity_.erase(it);
+        p.band = max_ - 1;
+        p.shared = true;
+    } else {
+        p.band = it->second;
+        p.added = added;
+    }
+    cached = static_cast<int32_t>(p.band);
+    return p;
+}
+
 }  // namespace memtrace

@@ -28,29 +28,18 @@ void LiveLayout::count(const Process* process, uint64_t addr, SegmentId segment,
 
 LiveLayout::Band& LiveLayout::band_of(const Process& process, SegmentId segment)
 {
-    if (segment >= band_of_segment_.size())
-        band_of_segment_.resize(segment + 1, -1);
-    int32_t& index = band_of_segment_[segment];
-    if (index >= 0)
-        return bands_[index];
-    const LayoutBand placed = layout_band(segments_, segment, program_path(process.space()));
-    auto [it, added] = band_index_.try_emplace(placed.identity, bands_.size());
-    if (added && bands_.size() >= kMaxBands) {  // past the bound, new segments share the last band
-        band_index_.erase(it);
-        bands_.back().shared = true;
-        index = static_cast<int32_t>(bands_.size() - 1);
-        return bands_.back();
-    }
-    if (added) {
+    const SegmentBands::Placed p =
+        band_index_.place(segments_, segment, [&] { return program_path(process.space()); });
+    if (p.added) {
         Band band;
-        band.label = placed.label;
+        band.label = p.placed.label;
         band.kind = segments_.at(segment).kind;
-        band.area = placed.area;
+        band.area = p.placed.area;
         band.faults.assign(interval_ends_.size(), 0);
         bands_.push_back(std::move(band));
     }
-    index = static_cast<int32_t>(it->second);
-    return bands_[index];
+    bands_[p.band].shared = bands_[p.band].shared || p.shared;
+    return bands_[p.band];
 }
 
 void LiveLayout::on_process(const ProcessEvent& e)

@@ -6,11 +6,11 @@
 #include <deque>
 #include <map>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "analysis/analysis.h"
+#include "analysis/layout_band.h"
 #include "analysis/pictured_process.h"
 
 namespace memtrace {
@@ -53,8 +53,7 @@ private:
     bool reported_ = false;
     std::vector<LayoutRegion> last_rows_;
     std::vector<Band> bands_;
-    std::vector<int32_t> band_of_segment_;  // index in bands_, -1: none yet
-    std::unordered_map<std::string, size_t> band_index_;  // by LayoutBand::identity
+    SegmentBands band_index_{kMaxBands};
     std::deque<double> interval_ends_;
 };
 

@@ -161,30 +161,20 @@ void TimelineRecorder::add_faults(const Process* process, const mt_header& h, ui
 
 TimelineRecorder::Band& TimelineRecorder::band_of(const Process& process, SegmentId segment)
 {
-    if (segment >= band_of_segment_.size())
-        band_of_segment_.resize(segment + 1, -1);
-    int32_t& index = band_of_segment_[segment];
-    if (index >= 0)
-        return bands_[index];
-    const SegmentInfo& info = segments_.at(segment);
-    const LayoutBand placed = layout_band(segments_, segment, program_path(process.space()));
-    auto [it, added] = band_index_.try_emplace(placed.identity, bands_.size());
-    if (added && bands_.size() >= kMaxBands) {  // past the bound, new segments share the last band
-        band_index_.erase(it);
-        bands_.back().shared = true;
-        index = static_cast<int32_t>(bands_.size() - 1);
-        return bands_.back();
-    }
-    if (added) {
+    const SegmentBands::Placed p =
+        band_index_.place(segments_, segment, [&] { return program_path(process.space()); });
+    if (p.added) {
         Band band;
-        band.label = placed.label;
-        band.kind = info.kind;
-        band.area = placed.area;
+        band.label = p.placed.label;
+        band.kind = segments_.at(segment).kind;
+        band.area = p.placed.area;
         bands_.push_back(std::move(band));
     }
-    index = static_cast<int32_t>(it->second);
-    bands_[index].segments.push_back(info.label);
-    return bands_[index];
+    Band& band = bands_[p.band];
+    band.shared = band.shared || p.shared;
+    if (!p.placed.identity.empty())  // the segment's first fault
+        band.segments.push_back(segments_.at(segment).label);
+    return band;
 }
 
 void TimelineRecorder::add_heat(const Process& process, size_t bucket, uint64_t addr, SegmentId segment,

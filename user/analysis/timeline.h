@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "analysis/analysis.h"
+#include "analysis/layout_band.h"
 #include "analysis/pictured_process.h"
 
 namespace memtrace {
@@ -63,8 +64,7 @@ private:
     size_t buckets_ = 0;
     std::vector<std::unordered_map<SegmentId, uint64_t>> segment_faults_;  // per bucket
     std::vector<Band> bands_;
-    std::vector<int32_t> band_of_segment_;  // index in bands_, -1: none yet
-    std::unordered_map<std::string, size_t> band_index_;  // by LayoutBand::identity
+    SegmentBands band_index_{kMaxBands};
     std::vector<Timeline::Process> processes_;
     std::unordered_map<uint32_t, size_t> process_index_;  // kNotKept: past the bound
     uint64_t processes_not_kept_ = 0;
