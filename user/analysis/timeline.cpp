@@ -177,6 +177,21 @@ TimelineRecorder::Band& TimelineRecorder::band_of(const Process& process, Segmen
     return band;
 }
 
+// Too many address ranges in a band: each row covers twice as much, neighbours become one.
+void TimelineRecorder::coarsen(Band& b)
+{
+    ++b.row_shift;
+    for (uint64_t& row : b.rows)
+        row >>= 1;
+    b.rows.erase(std::unique(b.rows.begin(), b.rows.end()), b.rows.end());
+    for (auto& cells : b.cells) {
+        std::vector<std::pair<uint64_t, uint64_t>> coarser;
+        for (const auto& [row, n] : cells)
+            add_cell(coarser, row >> 1, n);
+        cells = std::move(coarser);
+    }
+}
+
 void TimelineRecorder::add_heat(const Process& process, size_t bucket, uint64_t addr, SegmentId segment,
                                 uint64_t faults)
 {
@@ -184,19 +199,8 @@ void TimelineRecorder::add_heat(const Process& process, size_t bucket, uint64_t 
     auto at = std::lower_bound(b.rows.begin(), b.rows.end(), addr >> b.row_shift);
     if (at == b.rows.end() || *at != addr >> b.row_shift)
         b.rows.insert(at, addr >> b.row_shift);
-    // Too many address ranges: each row covers twice as much, neighbours become one.
-    while (b.rows.size() > kMaxRowsPerBand) {
-        ++b.row_shift;
-        for (uint64_t& row : b.rows)
-            row >>= 1;
-        b.rows.erase(std::unique(b.rows.begin(), b.rows.end()), b.rows.end());
-        for (auto& cells : b.cells) {
-            std::vector<std::pair<uint64_t, uint64_t>> coarser;
-            for (const auto& [row, n] : cells)
-                add_cell(coarser, row >> 1, n);
-            cells = std::move(coarser);
-        }
-    }
+    while (b.rows.size() > kMaxRowsPerBand)
+        coarsen(b);
     if (b.cells.size() <= bucket)
         b.cells.resize(bucket + 1);
     add_cell(b.cells[bucket], addr >> b.row_shift, faults);
@@ -341,14 +345,9 @@ std::vector<Timeline::SegmentSeries> TimelineRecorder::segment_series() const
     return series;
 }
 
-Timeline TimelineRecorder::build() const
+// The bands in layout order: by area, then by their lowest address.
+std::vector<size_t> TimelineRecorder::band_order() const
 {
-    Timeline t;
-    t.bucket_ns = bucket_ns_;
-    t.buckets = buckets_;
-    t.pid = pictured_.pid();
-    if (!t.pid && !processes_.empty())
-        t.pid = processes_.front().pid;  // nothing faulted or mapped: the first process
     std::vector<size_t> order(bands_.size());
     for (size_t i = 0; i < order.size(); ++i)
         order[i] = i;
@@ -356,11 +355,13 @@ Timeline TimelineRecorder::build() const
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
         return bands_[a].area != bands_[b].area ? bands_[a].area < bands_[b].area : low(bands_[a]) < low(bands_[b]);
     });
-    for (size_t i : order) {
-        const Band& b = bands_[i];
-        t.bands.push_back({b.shared ? "other segments" : b.label, b.segments, b.kind, b.area, b.row_shift, b.rows,
-                           b.faults});
-    }
+    return order;
+}
+
+// The heatmap's non-empty cells, by bucket, band (as shown) and row.
+std::vector<Timeline::Cell> TimelineRecorder::heat_cells(const std::vector<size_t>& order) const
+{
+    std::vector<Timeline::Cell> out;
     for (size_t bucket = 0; bucket < buckets_; ++bucket)
         for (size_t shown = 0; shown < order.size(); ++shown) {
             const Band& b = bands_[order[shown]];
@@ -373,8 +374,26 @@ Timeline TimelineRecorder::build() const
                                  static_cast<uint32_t>(at - b.rows.begin()), faults});
             }
             std::sort(cells.begin(), cells.end(), [](const auto& x, const auto& y) { return x.row < y.row; });
-            t.cells.insert(t.cells.end(), cells.begin(), cells.end());
+            out.insert(out.end(), cells.begin(), cells.end());
         }
+    return out;
+}
+
+Timeline TimelineRecorder::build() const
+{
+    Timeline t;
+    t.bucket_ns = bucket_ns_;
+    t.buckets = buckets_;
+    t.pid = pictured_.pid();
+    if (!t.pid && !processes_.empty())
+        t.pid = processes_.front().pid;  // nothing faulted or mapped: the first process
+    const std::vector<size_t> order = band_order();
+    for (size_t i : order) {
+        const Band& b = bands_[i];
+        t.bands.push_back({b.shared ? "other segments" : b.label, b.segments, b.kind, b.area, b.row_shift, b.rows,
+                           b.faults});
+    }
+    t.cells = heat_cells(order);
     t.segments = segment_series();
     t.processes = processes_;
     for (const Timeline::Process& p : processes_)

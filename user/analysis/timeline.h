@@ -52,10 +52,13 @@ private:
     void add_faults(const Process* process, const mt_header& h, uint64_t addr, SegmentId segment, uint64_t faults);
     void add_heat(const Process& process, size_t bucket, uint64_t addr, SegmentId segment, uint64_t faults);
     Band& band_of(const Process& process, SegmentId segment);
+    static void coarsen(Band& band);
     Timeline::Process* series_of(const Process& process);
     void sample_heap(const Process& process, size_t bucket);
     void add_marker(Timeline::MarkerKind kind, const mt_header& h, uint64_t addr, uint64_t len, std::string text);
     Timeline build() const;
+    std::vector<size_t> band_order() const;
+    std::vector<Timeline::Cell> heat_cells(const std::vector<size_t>& order) const;
     std::vector<Timeline::SegmentSeries> segment_series() const;
 
     const SegmentTable& segments_;
