@@ -41,6 +41,9 @@ MT_STARTS_WITH_HEADER(mt_counters);
 MT_STARTS_WITH_HEADER(mt_overflow);
 MT_STARTS_WITH_HEADER(mt_stack_sample);
 MT_STARTS_WITH_HEADER(mt_jit_symbol);
+MT_STARTS_WITH_HEADER(mt_process_counts);
+MT_STARTS_WITH_HEADER(mt_cgroup);
+MT_STARTS_WITH_HEADER(mt_latency);
 MT_STARTS_WITH_HEADER(mt_rss);
 MT_STARTS_WITH_HEADER(mt_kernel_final);
 MT_STARTS_WITH_HEADER(mt_tick);
@@ -129,7 +132,10 @@ TEST(EventsLayout, RecordTypeValues)
     EXPECT_EQ(MT_REC_KERNEL_FINAL, 71);
     EXPECT_EQ(MT_REC_TICK, 72);
     EXPECT_EQ(MT_REC_LAYOUT, 73);
-    EXPECT_EQ(MT_REC_TYPE_MAX, 74);
+    EXPECT_EQ(MT_REC_PROCESS_COUNTS, 74);
+    EXPECT_EQ(MT_REC_CGROUP, 75);
+    EXPECT_EQ(MT_REC_LATENCY, 76);
+    EXPECT_EQ(MT_REC_TYPE_MAX, 77);
 }
 
 TEST(EventsLayout, UserSpaceRecords)
@@ -145,6 +151,13 @@ TEST(EventsLayout, UserSpaceRecords)
     EXPECT_EQ(sizeof(mt_counters), 24u + 8 * MT_CNT_MAX);
     EXPECT_EQ(sizeof(mt_overflow), 80u);
     EXPECT_EQ(sizeof(mt_jit_symbol), 48u);
+    // Counting in the kernel (-a, exporter): the map values and the records built from them.
+    EXPECT_EQ(MT_KINDS, 13);
+    EXPECT_EQ(sizeof(mt_kind_counts), 8u * MT_KINDS * 4);
+    EXPECT_EQ(sizeof(mt_process_info), 72u);
+    EXPECT_EQ(offsetof(mt_process_counts, counts), 80u);
+    EXPECT_EQ(sizeof(mt_cgroup), 40u);
+    EXPECT_EQ(sizeof(mt_latency), 24u + 8 * 2 * MT_LATENCY_BUCKETS + 16);
     EXPECT_EQ(sizeof(mt_rss), 64u);
     EXPECT_EQ(sizeof(mt_kernel_final), 32u);
     EXPECT_EQ(sizeof(mt_tick), 32u);

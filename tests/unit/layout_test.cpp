@@ -186,4 +186,29 @@ TEST_F(LayoutTest, ElfRegionsSplitBySections)
     EXPECT_EQ(bss_tail->perms, "rw-p");
 }
 
+TEST_F(LayoutTest, RegionsSplitByMprotectStillTileWithoutOverlap)
+{
+    auto image = memtrace::ElfImage::load(MEMTRACE_ELF_PIE);
+    ASSERT_NE(image, nullptr);
+    source.add_image(MEMTRACE_ELF_PIE, image);
+    const uint64_t base = 0x555555550000;
+    space.load_snapshot(maps_from_text(maps_for_image(*image, base, MEMTRACE_ELF_PIE)), 0, 8 << 20);
+    // Every page of the writable file mapping and of the .bss tail its own region (as RELRO and
+    // guard pages split them): section groups then reach past the regions they start in.
+    const uint64_t data = (base + find_section(*image, ".data")->addr) & ~0xfffULL;
+    for (uint64_t page = data - 0x2000; page < data + 0x6000; page += 0x1000)
+        space.protect(page, 0x1000, page % 0x2000 ? 1 : 3);
+    std::vector<LayoutRow> rows = memtrace::build_layout(space, segments, nullptr);
+    uint64_t covered = 0, mapped = 0;
+    for (const auto& [start, r] : space.regions())
+        mapped += r.end - r.start;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_LT(rows[i].start, rows[i].end) << i;
+        if (i)
+            EXPECT_LE(rows[i - 1].end, rows[i].start) << i << " " << rows[i].segment;
+        covered += rows[i].end - rows[i].start;
+    }
+    EXPECT_EQ(covered, mapped) << "each address in exactly one row";
+}
+
 }  // namespace

@@ -81,7 +81,7 @@ TEST(RenderLive, Layout)
     EXPECT_EQ(lines[19].rfind("mmap sizes        4K ", 0), 0u) << lines[19];
     EXPECT_NE(lines[19].find(" 2M  4 mmaps"), std::string::npos) << lines[19];
     EXPECT_EQ(lines[22], memtrace::fit("stack fault depth -", 80));
-    EXPECT_EQ(lines[23], memtrace::fit("q quit", 80));
+    EXPECT_EQ(lines[23], memtrace::fit("Tab: [segments] layout heatmap   q quit", 80));
 }
 
 TEST(RenderLive, TooManySegmentsEndsWithAMoreLine)

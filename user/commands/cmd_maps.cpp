@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <vector>
 
@@ -10,9 +11,11 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "analysis/pictured_process.h"
 #include "output/format_util.h"
 #include "model/layout.h"
 #include "output/output_file.h"
+#include "output/render_diagram.h"
 #include "pipeline/pipeline.h"
 #include "source/proc_probe.h"
 #include "source/synthesizer.h"
@@ -23,7 +26,41 @@ void setup_maps_options(CLI::App& app, MapsOptions& o)
 {
     app.add_option("-p,--pid", o.pid, "Process to show")->required()->check(CLI::PositiveNumber);
     app.add_flag("--json", o.json, "JSON array of rows instead of a table");
+    app.add_flag("--diagram", o.diagram, "The layout diagram (as the live view draws it), shaded by resident memory")
+        ->excludes("--json");
 }
+
+namespace {
+
+// The rows of `memtrace maps` as diagram rows: shaded by their resident bytes.
+std::vector<DiagramRow> resident_diagram_rows(const std::vector<LayoutRow>& layout, const AddressSpace& space,
+                                              const SegmentTable& segments)
+{
+    const std::string program = program_path(space);
+    std::vector<DiagramRow> rows;
+    for (const LayoutRow& r : layout) {
+        const SegmentInfo& info = segments.at(r.segment_id);
+        DiagramRow row;
+        row.start = r.start;
+        row.end = r.end;
+        row.label = r.segment;
+        row.value = r.resident_bytes;
+        if (info.kind == SegmentKind::Section)
+            row.group = base_name(info.object);
+        row.keep_apart = (info.kind == SegmentKind::Section && info.object == program) ||
+                         info.kind == SegmentKind::Heap || info.kind == SegmentKind::Stack;
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+int terminal_width(int fd)
+{
+    winsize ws{};
+    return isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+}
+
+}  // namespace
 
 int run_maps(const MapsOptions& o)
 {
@@ -66,6 +103,16 @@ int run_maps(const MapsOptions& o)
     std::ostringstream out;
     if (o.json) {
         render_layout_json(out, rows);
+    } else if (o.diagram) {
+        fmt::print(out, "pid {} ({})\n", o.pid, terminal_safe(stat.comm));
+        DiagramStyle style;
+        style.value_title = "resident";
+        style.format_value = [](uint64_t bytes) { return human_bytes(bytes); };
+        style.quiet = "not resident";
+        for (const std::string& line : render_diagram(resident_diagram_rows(rows, process->space(),
+                                                                            pipeline.processes().segments()),
+                                                      style, terminal_width(STDOUT_FILENO), 0))
+            fmt::print(out, "{}\n", line);
     } else {
         fmt::print(out, "pid {} ({})\n", o.pid, terminal_safe(stat.comm));
         render_layout_text(out, rows);

@@ -1,4 +1,5 @@
-// `memtrace maps -p PID`: the annotated layout, each mapping split into its ELF sections.
+// `memtrace maps -p PID`: the annotated layout, each mapping split into its ELF sections; with
+// --diagram, drawn as the live view's layout diagram, shaded by resident memory.
 #pragma once
 
 namespace CLI {
@@ -10,6 +11,7 @@ namespace memtrace {
 struct MapsOptions {
     int pid = 0;
     bool json = false;
+    bool diagram = false;  // the layout diagram instead of the table
 };
 
 void setup_maps_options(CLI::App& app, MapsOptions& options);

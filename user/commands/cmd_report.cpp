@@ -15,8 +15,10 @@
 
 #include "analysis/report_diff.h"
 #include "commands/seconds_option.h"
+#include "output/html_report.h"
 #include "output/format_util.h"
 #include "output/output_file.h"
+#include "output/perfetto_trace.h"
 #include "output/render_diff.h"
 #include "output/report_output.h"
 #include "pipeline/pipeline.h"
@@ -149,6 +151,67 @@ int run_diff(const ReportOptions& o)
     return a.problem.empty() && b.problem.empty() ? 0 : 1;
 }
 
+// --html and --perfetto: drawn from the final report, written once the whole trace is read. The
+// files are opened first, so that a path that cannot be written fails before the replay.
+class Pictures {
+public:
+    explicit Pictures(const ReportOptions& o) : o_(o)
+    {
+        if (!o.html.empty())
+            html_fd_ = open_output_file(o.html);
+        if (!o.perfetto.empty())
+            perfetto_fd_ = open_output_file(o.perfetto);
+    }
+    ~Pictures()
+    {
+        for (int fd : {html_fd_, perfetto_fd_})
+            if (fd >= 0)
+                close(fd);
+    }
+    Pictures(const Pictures&) = delete;
+    Pictures& operator=(const Pictures&) = delete;
+
+    void keep(const Report& report)
+    {
+        if (report.final && (html_fd_ >= 0 || perfetto_fd_ >= 0))
+            final_ = report;
+    }
+
+    void write(const Pipeline& pipeline, const nlohmann::json& meta) const
+    {
+        if (!final_)
+            return;
+        if (html_fd_ >= 0) {
+            write_text(html_fd_, html_report(*final_, html_input(pipeline, meta)), o_.html.c_str());
+            fmt::print(stderr, "memtrace: wrote the pictures to {}\n", o_.html);
+        }
+        if (perfetto_fd_ >= 0) {
+            write_text(perfetto_fd_, perfetto_trace(*final_).dump() + "\n", o_.perfetto.c_str());
+            fmt::print(stderr, "memtrace: wrote the Perfetto trace to {}\n", o_.perfetto);
+        }
+    }
+
+private:
+    HtmlReportInput html_input(const Pipeline& pipeline, const nlohmann::json& meta) const
+    {
+        HtmlReportInput input;
+        const Process* target = pipeline.processes().first();
+        input.target = target ? fmt::format("pid {} ({})", target->pid, target->comm) : "nothing";
+        input.source = o_.file;
+        input.stacks_recorded = meta.value("options", nlohmann::json::object()).value("stacks", false);
+        if (input.stacks_recorded) {
+            input.fault_stacks = pipeline.stacks().folded(MT_STACK_FAULT);
+            input.brk_stacks = pipeline.stacks().folded(MT_STACK_BRK);
+            input.mmap_stacks = pipeline.stacks().folded(MT_STACK_MMAP);
+        }
+        return input;
+    }
+
+    const ReportOptions& o_;
+    int html_fd_ = -1, perfetto_fd_ = -1;
+    std::optional<Report> final_;
+};
+
 }  // namespace
 
 void setup_report_options(CLI::App& app, ReportOptions& o)
@@ -169,6 +232,9 @@ void setup_report_options(CLI::App& app, ReportOptions& o)
                    "Write the brk, mmap and mremap stacks to FILE, folded, by bytes grown");
     app.add_option("--flamegraph", o.stack_files.flamegraph,
                    "Write interactive flame graphs (SVG: faults, brk bytes, mmap bytes) to FILE");
+    app.add_option("--html", o.html, "Write the pictures to FILE: one self-contained HTML page (heatmap, memory, "
+                                     "faults per segment, calls, flame graphs)");
+    app.add_option("--perfetto", o.perfetto, "Write FILE in the Chrome JSON trace format (ui.perfetto.dev)");
     app.add_flag("--latency", o.latency, "Require the fault latencies (a trace recorded with --latency)");
     app.add_flag("--stacks", o.stacks, "Require the stacks (a trace recorded with --stacks)");
 }
@@ -177,11 +243,14 @@ int run_report(const ReportOptions& o)
 {
     if (o.json && o.events)
         throw std::runtime_error("--json and --events are two different outputs: pick one");
+    if (!o.diff.empty() && (!o.html.empty() || !o.perfetto.empty()))
+        throw std::runtime_error("--html and --perfetto draw one trace, not --diff");
     if (!o.diff.empty())
         return run_diff(o);
     TraceReader reader(o.file);
     check_recorded(reader.meta(), o, o.file);
     StackFiles stack_files(o.stack_files);
+    Pictures pictures(o);
     SymbolizerCodeNamer namer;
     Pipeline pipeline(pipeline_options(o), namer);
     std::unique_ptr<ReportOutput> output;
@@ -196,6 +265,7 @@ int run_report(const ReportOptions& o)
         output = std::make_unique<TextOutput>(STDOUT_FILENO);
     }
     pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
+        pictures.keep(report);
         if (report.final)
             output->summary(report, end_reason);
         else
@@ -204,6 +274,7 @@ int run_report(const ReportOptions& o)
     std::string problem = replay(reader, o.file, pipeline);
     if (o.stack_files.any())
         stack_files.write(pipeline.stacks(), traced_name(reader.meta(), o.file), pipeline.stacks().sample_period());
+    pictures.write(pipeline, reader.meta());
     report_mismatches(namer);
     if (!problem.empty()) {
         fmt::print(stderr, "memtrace: {}\n", terminal_safe(problem));

@@ -22,6 +22,7 @@ struct ReportOptions {
     int pid = 0;            // 0: every process
     std::string time;       // "FROM,TO" seconds since the start
     StackFileOptions stack_files;  // --folded, --folded-bytes, --flamegraph
+    std::string html, perfetto;  // the pictures: an HTML page, a Perfetto (Chrome JSON) trace
     bool latency = false, stacks = false;  // ask for what the trace must hold
 };
 

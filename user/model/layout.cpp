@@ -19,9 +19,13 @@ std::vector<LayoutRow> build_layout(const AddressSpace& space, const SegmentTabl
         const Region& r = entry.second;  // a named reference: lambdas may not capture structured bindings before C++20
         std::string perms = {r.read ? 'r' : '-', r.write ? 'w' : '-', r.exec ? 'x' : '-', r.shared ? 's' : 'p'};
         auto add = [&](uint64_t lo, uint64_t hi, SegmentId seg) {
+            // A section group can reach past its region (the region was split by mprotect, or its
+            // .bss goes on in the anonymous mapping after it): each region shows its own part.
+            lo = std::max(lo, r.start);
+            hi = std::min(hi, r.end);
             if (lo >= hi)
                 return;
-            LayoutRow row{lo, hi, perms, segments.at(seg).label, r.path.empty() ? "[anon]" : r.path, 0, false};
+            LayoutRow row{lo, hi, perms, segments.at(seg).label, r.path.empty() ? "[anon]" : r.path, 0, false, seg};
             if (probe)
                 row.resident_known = probe(lo, hi, row.resident_bytes);
             rows.push_back(std::move(row));

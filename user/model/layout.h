@@ -19,6 +19,7 @@ struct LayoutRow {
     std::string mapping;  // path or kernel name of the whole mapping
     uint64_t resident_bytes = 0;
     bool resident_known = false;
+    SegmentId segment_id = SegmentTable::kUnmapped;  // what `segment` names
 };
 
 // Counts resident bytes in [start, end); returns false when residency is unknown.

@@ -21,7 +21,24 @@ void LiveView::draw(const Report& report)
 {
     int width, height;
     terminal_->size(width, height);
-    terminal_->draw(render_live_frame(report, {target_(), ""}, width, height));
+    terminal_->draw(render_live_panel(report, {target_(), ""}, panel_, width, height));
+}
+
+bool LiveView::quit_requested()
+{
+    const LivePanel shown = panel_;
+    for (LiveTerminal::Key key : terminal_->read_keys()) {
+        switch (key) {
+        case LiveTerminal::Key::Quit: return true;
+        case LiveTerminal::Key::NextPanel: panel_ = next_panel(panel_); break;
+        case LiveTerminal::Key::Segments: panel_ = LivePanel::Segments; break;
+        case LiveTerminal::Key::Diagram: panel_ = LivePanel::Diagram; break;
+        case LiveTerminal::Key::Heatmap: panel_ = LivePanel::Heatmap; break;
+        }
+    }
+    if (panel_ != shown)
+        draw(last_ ? *last_ : Report{});
+    return false;
 }
 
 void LiveView::interval(const Report& report)

@@ -1,5 +1,6 @@
 // The live view as an output: each interval's report drawn in place on the terminal, keys read
-// between records (q quits), redrawn on resize; the summary printed after the terminal is restored.
+// between records (q quits, Tab switches panels), redrawn on resize; the summary printed after the
+// terminal is restored.
 #pragma once
 
 #include <functional>
@@ -21,7 +22,8 @@ public:
     void summary(const Report& report, uint32_t end_reason) override;
 
     void redraw();
-    bool quit_requested() { return terminal_->quit_requested(); }
+    // Reads the pending keys: switches panels (and redraws); true when the user asked to quit.
+    bool quit_requested();
     int keys_fd() const { return keys_fd_; }
 
 private:
@@ -30,6 +32,7 @@ private:
     std::unique_ptr<LiveTerminal> terminal_;
     std::function<std::string()> target_;
     std::optional<Report> last_;
+    LivePanel panel_ = LivePanel::Segments;
     int keys_fd_ = -1;
 };
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "output/format_util.h"
+#include "output/render_heatmap.h"
 
 namespace memtrace {
 namespace {
@@ -26,7 +27,91 @@ std::string histogram_row(const char* title, const Log2Histogram& h, const char*
     return head + low + " " + sparkline(counts, std::max(room, 1), true) + tail;
 }
 
+std::string title_line(const Report& r, const LiveTitle& title)
+{
+    double rate = r.interval_s > 0 ? r.interval_faults / r.interval_s : 0;
+    return fmt::format("memtrace {} {:.1f}s{}  faults {} ({}/s) major {} dropped {}{}", terminal_safe(title.target),
+                       r.elapsed_s, title.state.empty() ? "" : " " + title.state, with_commas(r.faults),
+                       with_commas(static_cast<uint64_t>(rate)), with_commas(r.major), with_commas(r.dropped),
+                       r.overflow_faults ? " overflow " + with_commas(r.overflow_faults) : "");
+}
+
+// The keys, with the panel shown in brackets.
+std::string keys_line(LivePanel shown)
+{
+    std::string line = "Tab:";
+    const std::pair<LivePanel, const char*> panels[] = {
+        {LivePanel::Segments, "segments"}, {LivePanel::Diagram, "layout"}, {LivePanel::Heatmap, "heatmap"}};
+    for (const auto& [panel, name] : panels)
+        line += panel == shown ? fmt::format(" [{}]", name) : fmt::format(" {}", name);
+    return line + "   q quit";
+}
+
+// How much a region grew this interval: the heap upwards, the stack downwards.
+std::string growth_text(const LayoutRegion& region)
+{
+    if (region.growth == 0)
+        return {};
+    const uint64_t bytes = region.growth > 0 ? region.growth : -static_cast<uint64_t>(region.growth);
+    if (region.kind == SegmentKind::Stack)
+        return "↓+" + human_bytes(bytes);
+    return (region.growth > 0 ? "↑+" : "↓-") + human_bytes(bytes);
+}
+
 }  // namespace
+
+LivePanel next_panel(LivePanel panel)
+{
+    switch (panel) {
+    case LivePanel::Segments: return LivePanel::Diagram;
+    case LivePanel::Diagram: return LivePanel::Heatmap;
+    case LivePanel::Heatmap: return LivePanel::Segments;
+    }
+    return LivePanel::Segments;
+}
+
+std::vector<DiagramRow> diagram_rows(const Report& report)
+{
+    std::vector<DiagramRow> rows;
+    for (const LayoutRegion& region : report.layout) {
+        DiagramRow row;
+        row.start = region.start;
+        row.end = region.end;
+        row.label = region.label;
+        row.group = region.object;
+        row.value = region.interval_faults;
+        row.growth = growth_text(region);
+        row.keep_apart = region.program || region.kind == SegmentKind::Heap || region.kind == SegmentKind::Stack;
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::vector<std::string> render_live_panel(const Report& r, const LiveTitle& title, LivePanel panel, int width,
+                                           int height)
+{
+    if (panel == LivePanel::Segments)
+        return render_live_frame(r, title, width, height);
+    const int body_height = std::max(height - 2, 1);
+    std::vector<std::string> lines{title_line(r, title)};
+    std::vector<std::string> body;
+    if (panel == LivePanel::Diagram) {
+        DiagramStyle style;
+        const double interval_s = r.interval_s;
+        style.format_value = [interval_s](uint64_t faults) {
+            return with_commas(static_cast<uint64_t>(interval_s > 0 ? faults / interval_s : faults));
+        };
+        body = render_diagram(diagram_rows(r), style, width, body_height);
+    } else {
+        body = render_heatmap(r.segment_heat, width, body_height);
+    }
+    lines.insert(lines.end(), body.begin(), body.end());
+    lines.push_back(keys_line(panel));
+    lines.resize(std::max(height, 0));
+    for (std::string& l : lines)
+        l = fit(l, std::max(width, 0));
+    return lines;
+}
 
 std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& title, int width, int height)
 {
@@ -34,12 +119,7 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
     const int layout_width = std::max(width, 40);
     const int layout_height = std::max(height, 12);
     std::vector<std::string> lines;
-    double rate = r.interval_s > 0 ? r.interval_faults / r.interval_s : 0;
-    lines.push_back(fmt::format("memtrace {} {:.1f}s{}  faults {} ({}/s) major {} dropped {}{}", terminal_safe(title.target),
-                                r.elapsed_s, title.state.empty() ? "" : " " + title.state, with_commas(r.faults),
-                                with_commas(static_cast<uint64_t>(rate)), with_commas(r.major),
-                                with_commas(r.dropped),
-                                r.overflow_faults ? " overflow " + with_commas(r.overflow_faults) : ""));
+    lines.push_back(title_line(r, title));
 
     // Bottom block: heap trend, four histograms, key help.
     std::vector<std::string> bottom;
@@ -68,7 +148,7 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
                                      terminal_safe(r.sites[i].location), terminal_safe(r.sites[i].segment)));
     for (const CrashRow& c : r.crashes)
         bottom.push_back(fmt::format("{} pid {}: {}", c.signal, c.pid, terminal_safe(c.explanation)));
-    bottom.push_back("q quit");
+    bottom.push_back(keys_line(LivePanel::Segments));
 
     // Middle: the segment table with bars, as many rows as fit.
     int rows = layout_height - 2 - static_cast<int>(bottom.size());

@@ -74,14 +74,22 @@ void LiveTerminal::draw(const std::vector<std::string>& lines)
         throw std::runtime_error(fmt::format("cannot write the live view: {}", strerror(errno)));
 }
 
-bool LiveTerminal::quit_requested()
+std::vector<LiveTerminal::Key> LiveTerminal::read_keys()
 {
     char buf[64];
     ssize_t n = read(in_fd_, buf, sizeof(buf));
-    for (ssize_t i = 0; i < n; ++i)
-        if (buf[i] == 'q' || buf[i] == 'Q')
-            return true;
-    return false;
+    std::vector<Key> keys;
+    for (ssize_t i = 0; i < n; ++i) {
+        switch (buf[i]) {
+        case 'q':
+        case 'Q': keys.push_back(Key::Quit); break;
+        case '\t': keys.push_back(Key::NextPanel); break;
+        case '1': keys.push_back(Key::Segments); break;
+        case '2': keys.push_back(Key::Diagram); break;
+        case '3': keys.push_back(Key::Heatmap); break;
+        }
+    }
+    return keys;
 }
 
 }  // namespace memtrace

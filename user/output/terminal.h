@@ -19,8 +19,11 @@ public:
     // Redraws in place (cursor home, each line cleared to its end): no flicker, one write. Throws
     // std::runtime_error when the terminal is gone.
     void draw(const std::vector<std::string>& lines);
-    // Reads pending keys; true when the user asked to quit (q or Q; Ctrl-C arrives as SIGINT).
-    bool quit_requested();
+    // The keys the live view knows (Ctrl-C arrives as SIGINT).
+    enum class Key { Quit, NextPanel, Segments, Diagram, Heatmap };
+    // Reads the pending keys, in the order typed: q or Q quits, Tab goes to the next panel, 1, 2
+    // and 3 to a panel; other keys are ignored.
+    std::vector<Key> read_keys();
     int input_fd() const { return in_fd_; }
 
 private:

@@ -5,9 +5,11 @@
 #include "analysis/fault_sites.h"
 #include "analysis/kernel_check.h"
 #include "analysis/process_activity.h"
+#include "analysis/live_layout.h"
 #include "analysis/resident_memory.h"
 #include "analysis/segment_counts.h"
 #include "analysis/syscall_stats.h"
+#include "analysis/timeline.h"
 #include "analysis/trace_health.h"
 
 namespace memtrace {
@@ -118,6 +120,8 @@ Pipeline::Pipeline(const PipelineOptions& options, CodeNamer& namer)
     auto stacks = std::make_unique<StackCounts>(locator_);
     stacks_ = stacks.get();
     list.push_back(std::move(stacks));
+    list.push_back(std::make_unique<LiveLayout>(segments));
+    list.push_back(std::make_unique<TimelineRecorder>(segments));
 
     if (options_.only_pid || options_.time_window)
         fan_out_->in_scope = [this](uint32_t tgid, uint64_t ts) {

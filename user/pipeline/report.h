@@ -10,6 +10,7 @@
 
 #include "memtrace/events.h"
 #include "pipeline/histogram.h"
+#include "pipeline/pictures.h"
 #include "model/segments.h"
 
 namespace memtrace {
@@ -175,6 +176,13 @@ struct Report {
     bool kernel_latency = false;                // --latency with the kernel's histograms
     std::array<std::array<uint64_t, MT_LATENCY_BUCKETS>, 2> latency_ns_buckets{};  // [minor, major][log2 ns]
     std::array<uint64_t, 2> latency_ns_sum{};
+
+    // The pictures (pipeline/pictures.h): the pictured process's layout now and its segments'
+    // faults over the last intervals, at every report; the whole trace in time buckets, in the
+    // final report only.
+    std::vector<LayoutRegion> layout;  // in address order
+    SegmentHeat segment_heat;
+    Timeline timeline;
 };
 
 }  // namespace memtrace
