@@ -1,5 +1,6 @@
 #include "commands/cmd_trace.h"
 
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "output/live_view.h"
 #include "output/output_file.h"
 #include "output/report_output.h"
+#include "output/top_view.h"
 #include "pipeline/pipeline.h"
 #include "source/launcher.h"
 #include "source/count_session.h"
@@ -131,7 +133,9 @@ void setup_trace_options(CLI::App& app, TraceOptions& o)
     app.add_option("--comm", o.comm, "Like -a, for the processes of this name (as ps -o comm shows it)");
     app.add_option("--by", o.by, "-a's rows: process or cgroup (default process)")
         ->check(CLI::IsMember({"process", "cgroup"}));
-    app.add_option("--top", o.top, "-a's rows shown (default 20)")->check(CLI::Range(1u, 100000u));
+    app.add_option("--top", o.top, "-a's rows shown (default 20; the live table: every process, scrolled)")
+        ->check(CLI::Range(1u, 100000u))
+        ->each([&o](const std::string&) { o.top_given = true; });
     app.add_flag("-v,--verbose", o.verbose, "Show libbpf's log");
     app.add_option("command", o.command, "Command to start and trace from its first instruction (after --)");
 }
@@ -142,20 +146,129 @@ bool system_wide(const TraceOptions& o) { return o.all || !o.cgroup.empty() || !
 
 int run_trace(const TraceOptions& o) { return system_wide(o) ? run_system(o, {}) : run_live(o, {}); }
 
-int run_system(const TraceOptions& o, const LiveRunExtras& extras)
+namespace {
+
+// The live table's rows when --top does not say: every process (it scrolls), up to a bound that
+// keeps each interval's report small.
+constexpr size_t kTopLiveRows = 10000;
+
+// What -a, --cgroup, --comm count, as the messages and the table's header say it.
+std::string filter_text(const TraceOptions& o)
 {
-    check_system_options(o);
-    const OutputMode mode = output_mode(o, extras.quiet);
-    PlainCodeNamer namer;
-    PipelineOptions pipeline_options;
-    pipeline_options.top_processes = o.top;
-    Pipeline pipeline(pipeline_options, namer);
+    if (!o.cgroup.empty())
+        return fmt::format("cgroup {}", terminal_safe(o.cgroup));
+    if (!o.comm.empty())
+        return fmt::format("processes named {}", terminal_safe(o.comm));
+    return "every process";
+}
+
+CountSessionOptions count_options(const TraceOptions& o, double duration_s)
+{
     CountSessionOptions count;
     count.kernel.cgroup_path = o.cgroup;
     count.kernel.comm = o.comm;
     count.kernel.verbose = o.verbose;
     count.interval_s = o.interval_s;
-    count.duration_s = o.duration_s;
+    count.duration_s = duration_s;
+    return count;
+}
+
+// -a's live table on the terminal. Enter on a process ends the -a session (its BPF object
+// detached: the process's view attaches its own, and the two never count at once), runs that
+// process's live view on the same terminal, and when the user leaves it (q) or the process exits,
+// starts a new -a session, whose counts start from there. Ctrl-C, SIGTERM or --duration end
+// memtrace in either, with that view's summary.
+int run_top(const TraceOptions& o, const LiveRunExtras& extras)
+{
+    PlainCodeNamer namer;
+    PipelineOptions pipeline_options;
+    pipeline_options.top_processes = o.top_given ? o.top : kTopLiveRows;
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point deadline =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
+    // --duration is of the whole run: each session and view gets what is left of it (0: no end).
+    auto time_left = [&] {
+        if (o.duration_s <= 0)
+            return 0.0;
+        return std::max(std::chrono::duration<double>(deadline - Clock::now()).count(), 0.001);
+    };
+    std::unique_ptr<TopView> view;
+    for (;;) {
+        {
+            Pipeline pipeline(pipeline_options, namer);
+            auto sink = [&](const void* data, size_t size) {
+                if (extras.record)
+                    extras.record(data, size);
+                pipeline.handle(data, size);
+            };
+            CountSession session(count_options(o, time_left()), sink);
+            // The terminal is taken once counting works: an error before stays on the normal screen.
+            if (!view)
+                view = std::make_unique<TopView>(STDOUT_FILENO, STDIN_FILENO, filter_text(o),
+                                                 o.by == "cgroup" ? TopRows::Cgroups : TopRows::Processes);
+            pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
+                if (extras.on_report)
+                    extras.on_report(report);
+                if (report.final)
+                    view->summary(report, end_reason);
+                else
+                    view->interval(report);
+            });
+            LiveHooks hooks;
+            hooks.keys_fd = view->keys_fd();
+            hooks.keys_quit = [&] { return view->keys_end_session(); };
+            hooks.resized = [&] { view->redraw(); };
+            session.run(hooks);
+        }  // the counting BPF object is detached here
+        const std::optional<uint32_t> pid = view->take_open_request();
+        if (!pid)
+            return 0;  // q, Ctrl-C, SIGTERM, --duration: the table printed its summary
+
+        TraceOptions one = o;
+        one.all = false;
+        one.cgroup.clear();
+        one.comm.clear();
+        one.pid = static_cast<int>(*pid);
+        one.duration_s = time_left();
+        LiveRunExtras nested;
+        nested.terminal = &view->terminal();
+        std::optional<Report> final_report;
+        uint32_t end_reason = 0;
+        nested.on_summary = [&](const Report& report, uint32_t reason) {
+            final_report = report;
+            end_reason = reason;
+        };
+        try {
+            run_live(one, nested);
+        } catch (const std::runtime_error& e) {
+            view->set_status(e.what());  // gone, or not traceable: one line, and the table again
+            view->redraw();
+            continue;
+        }
+        if (end_reason == MT_END_QUIT) {
+            view->set_status(fmt::format("back from pid {}: counting again", *pid));
+        } else if (end_reason == MT_END_TARGET_EXITED) {
+            view->set_status(fmt::format("pid {} exited: counting again", *pid));
+        } else {
+            view->finish(final_report ? summary_text(*final_report, end_reason) : std::string());
+            return 0;
+        }
+        view->redraw();
+    }
+}
+
+}  // namespace
+
+int run_system(const TraceOptions& o, const LiveRunExtras& extras)
+{
+    check_system_options(o);
+    const OutputMode mode = output_mode(o, extras.quiet);
+    if (mode == OutputMode::Live)
+        return run_top(o, extras);
+    PlainCodeNamer namer;
+    PipelineOptions pipeline_options;
+    pipeline_options.top_processes = o.top;
+    Pipeline pipeline(pipeline_options, namer);
     auto sink = [&](const void* data, size_t size) {
         if (extras.record)
             extras.record(data, size);
@@ -176,12 +289,9 @@ int run_system(const TraceOptions& o, const LiveRunExtras& extras)
         else
             output->interval(report);
     });
-    CountSession session(count, sink);
+    CountSession session(count_options(o, o.duration_s), sink);
     if (!extras.quiet)
-        fmt::print(stderr, "memtrace: counting the faults of {}... Ctrl-C to end\n",
-                   !o.cgroup.empty() ? fmt::format("cgroup {}", terminal_safe(o.cgroup))
-                   : !o.comm.empty() ? fmt::format("processes named {}", terminal_safe(o.comm))
-                                     : std::string("every process"));
+        fmt::print(stderr, "memtrace: counting the faults of {}... Ctrl-C to end\n", filter_text(o));
     session.run({});
     return 0;
 }
@@ -194,7 +304,8 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
     if (!o.user.empty())
         run_as = credentials_of(o.user);
     StackFiles stack_files(o.stack_files);
-    const OutputMode mode = output_mode(o, extras.quiet);
+    // Opened from -a's table: its terminal, whatever --text says.
+    const OutputMode mode = extras.terminal ? OutputMode::Live : output_mode(o, extras.quiet);
 
     SymbolizerCodeNamer namer;
     PipelineOptions pipeline_options;
@@ -247,13 +358,16 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
             const Process* p = pipeline.processes().find(session.target());
             return fmt::format("pid {} ({})", session.target(), p ? p->comm : session.comm());
         };
-        auto live_view = std::make_unique<LiveView>(STDOUT_FILENO, STDIN_FILENO, title);
+        auto live_view = extras.terminal ? std::make_unique<LiveView>(*extras.terminal, title)
+                                         : std::make_unique<LiveView>(STDOUT_FILENO, STDIN_FILENO, title);
         view = live_view.get();
         output = std::move(live_view);
     }
     pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
         if (extras.on_report)
             extras.on_report(report);
+        if (report.final && extras.on_summary)
+            extras.on_summary(report, end_reason);
         if (!output)
             return;
         if (report.final)
@@ -276,7 +390,8 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
     }
     session.run(hooks);
     for (const std::string& m : namer.mismatches())
-        fmt::print(stderr, "memtrace: no file of the recorded build of {} here: its code is named by offset\n",
+        if (!extras.terminal)  // opened from -a's table, whose next frame would only draw over it
+            fmt::print(stderr, "memtrace: no file of the recorded build of {} here: its code is named by offset\n",
                    terminal_safe(m));
 
     if (o.stack_files.any())

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@ class App;
 
 namespace memtrace {
 
+class LiveTerminal;
 struct Report;
 
 struct TraceOptions {
@@ -42,6 +44,7 @@ struct TraceOptions {
     std::string cgroup, comm;
     std::string by = "process";  // the table's rows: process or cgroup
     size_t top = 20;             // rows shown
+    bool top_given = false;      // --top was given (the live table shows every row otherwise)
 };
 
 // One fault in this many on each CPU has its stack taken when --stacks is on (see BENCHMARKS.md).
@@ -61,6 +64,11 @@ struct LiveRunExtras {
     std::function<void(const void* data, size_t size)> record;
     std::function<void(const Report& report)> on_report;
     bool quiet = false;  // no report unless --text/--json/--events asked for one
+    // A process's live view opened from -a's table (Enter): drawn on the table's terminal, which
+    // it leaves as it is at the end; the final report and why the trace ended go to `on_summary`
+    // instead of stdout.
+    LiveTerminal* terminal = nullptr;
+    std::function<void(const Report& report, uint32_t end_reason)> on_summary;
 };
 int run_live(const TraceOptions& options, const LiveRunExtras& extras);
 // -a, --cgroup, --comm.

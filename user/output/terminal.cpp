@@ -78,18 +78,7 @@ std::vector<LiveTerminal::Key> LiveTerminal::read_keys()
 {
     char buf[64];
     ssize_t n = read(in_fd_, buf, sizeof(buf));
-    std::vector<Key> keys;
-    for (ssize_t i = 0; i < n; ++i) {
-        switch (buf[i]) {
-        case 'q':
-        case 'Q': keys.push_back(Key::Quit); break;
-        case '\t': keys.push_back(Key::NextPanel); break;
-        case '1': keys.push_back(Key::Segments); break;
-        case '2': keys.push_back(Key::Diagram); break;
-        case '3': keys.push_back(Key::Heatmap); break;
-        }
-    }
-    return keys;
+    return decode_keys(pending_, std::string_view(buf, n > 0 ? static_cast<size_t>(n) : 0));
 }
 
 }  // namespace memtrace

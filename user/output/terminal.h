@@ -6,6 +6,8 @@
 #include <termios.h>
 #include <vector>
 
+#include "output/terminal_keys.h"
+
 namespace memtrace {
 
 class LiveTerminal {
@@ -19,10 +21,9 @@ public:
     // Redraws in place (cursor home, each line cleared to its end): no flicker, one write. Throws
     // std::runtime_error when the terminal is gone.
     void draw(const std::vector<std::string>& lines);
-    // The keys the live view knows (Ctrl-C arrives as SIGINT).
-    enum class Key { Quit, NextPanel, Segments, Diagram, Heatmap };
-    // Reads the pending keys, in the order typed: q or Q quits, Tab goes to the next panel, 1, 2
-    // and 3 to a panel; other keys are ignored.
+    // The keys the live views know (terminal_keys.h; Ctrl-C arrives as SIGINT).
+    using Key = TerminalKey;
+    // Reads the pending keys, in the order typed; other keys are ignored.
     std::vector<Key> read_keys();
     int input_fd() const { return in_fd_; }
 
@@ -30,6 +31,7 @@ private:
     int out_fd_, in_fd_;
     bool have_termios_ = false;
     termios saved_{};
+    std::string pending_;  // an escape sequence cut by the end of a read
 };
 
 }  // namespace memtrace

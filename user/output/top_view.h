@@ -1,0 +1,61 @@
+// -a's live table as an output (memtrace -a, --cgroup, --comm on a terminal): each interval's
+// report drawn in place, the selected row highlighted; keys read between records: Up/Down (j/k),
+// PgUp/PgDn, Home/End move the selection, c shows the rows by process or by cgroup, q quits,
+// Enter on a process asks for its live view. The table outlives the -a sessions: when one ends
+// for Enter, the caller opens the process's view on this terminal (terminal()) and starts a
+// new session that draws here again.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "output/render_top.h"
+#include "output/report_output.h"
+#include "output/terminal.h"
+#include "output/top_selection.h"
+
+namespace memtrace {
+
+class TopView : public ReportOutput {
+public:
+    // `filter` says what is counted ("every process", "cgroup /x"); `rows`: --by.
+    TopView(int out_fd, int in_fd, std::string filter, TopRows rows);
+    void interval(const Report& report) override;
+    // The end of an -a session. When it ended for Enter on a process: nothing, the table comes
+    // back after that process's view. Otherwise the terminal is restored and the summary printed.
+    void summary(const Report& report, uint32_t end_reason) override;
+
+    void redraw();
+    // Reads the pending keys (the session's keys_quit hook): true when the session should end,
+    // for q or for Enter on a live process (then take_open_request() names it).
+    bool keys_end_session();
+    int keys_fd() const { return keys_fd_; }
+    // The process Enter asked for, once.
+    std::optional<uint32_t> take_open_request();
+    // What the status line says for a few seconds ("pid 1234 exited").
+    void set_status(std::string status);
+    // The terminal the process's view draws on while the table waits.
+    LiveTerminal& terminal() { return *terminal_; }
+    // memtrace ends elsewhere (in a process's view): restores the terminal and prints `text`.
+    void finish(const std::string& text);
+
+private:
+    void draw();
+    // Enter on the selected row: true when it is a process that can be opened.
+    bool enter();
+    int visible_rows() const;
+
+    std::unique_ptr<LiveTerminal> terminal_;
+    int keys_fd_ = -1;
+    std::string filter_;
+    TopSelection selection_;
+    Report last_;
+    std::string status_;
+    std::chrono::steady_clock::time_point status_until_{};
+    std::optional<uint32_t> open_;
+};
+
+}  // namespace memtrace
