@@ -24,7 +24,8 @@ MetricFamily page_faults(const Report& r)
                 if (!all)
                     continue;  // a series appears with its first fault: a bounded set of what happened
                 const char* mode = m ? "kernel" : "user";
-                f.add({g.cgroup, g.comm, kind_name(k), mode, "minor"}, all - major);
+                if (all > major)
+                    f.add({g.cgroup, g.comm, kind_name(k), mode, "minor"}, all - major);
                 if (major)
                     f.add({g.cgroup, g.comm, kind_name(k), mode, "major"}, major);
             }
