@@ -851,11 +851,12 @@ static __always_inline void sample_call_stack(__u64 pid_tgid, __u32 tgid, long r
 	__u64 bytes, addr = a->args[0];
 	switch (a->call) {
 	case MT_CALL_BRK:
-		kind = MT_STACK_BRK;
-		bytes = (unsigned long)ret > a->aux ? (unsigned long)ret - a->aux : a->aux - (unsigned long)ret;
-		addr = a->aux;
-		if (!bytes)
+		/* Who grew the heap: a brk that gives memory back (free's trim) is not a growth. */
+		if ((unsigned long)ret <= a->aux)
 			return;
+		kind = MT_STACK_BRK;
+		bytes = (unsigned long)ret - a->aux;
+		addr = a->aux;
 		break;
 	case MT_CALL_MMAP: kind = MT_STACK_MMAP; bytes = a->args[1]; addr = (unsigned long)ret; break;
 	case MT_CALL_MUNMAP: kind = MT_STACK_MUNMAP; bytes = a->args[1]; break;

@@ -16,6 +16,8 @@ EXAMPLES:
     memtrace -d 10 --json -p 1234     # 10 s, one NDJSON object per second, then a summary object
     memtrace --events -- ls           # every fault, mmap and brk as a line, with its segment
     memtrace maps -p 1234             # the annotated layout: mappings split into ELF sections
+    memtrace -a                       # every process on the machine, by fault rate (a top-like table)
+    memtrace exporter                 # the same for Prometheus: http://127.0.0.1:9479/metrics
     sudo memtrace record -- ./app     # trace ./app into memtrace.data (-o FILE)
     memtrace report                   # the same reports from memtrace.data, no root needed
     memtrace report --diff a.data b.data  # what changed between two traces
@@ -45,6 +47,9 @@ Cli::Cli() : app("memtrace: page faults, brk and mmap of a process, attributed t
 
     maps_cmd = app.add_subcommand("maps", "Show the annotated memory layout of a process");
     setup_maps_options(*maps_cmd, maps);
+
+    exporter_cmd = app.add_subcommand("exporter", "Serve every process's faults by kind to Prometheus on /metrics");
+    setup_exporter_options(*exporter_cmd, exporter);
 
     demo_cmd = app.add_subcommand("demo", "Trace a built-in workload that walks through the segments");
     setup_demo_options(*demo_cmd, demo);

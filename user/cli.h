@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "commands/cmd_exporter.h"
 #include "commands/cmd_maps.h"
 #include "commands/cmd_record.h"
 #include "commands/cmd_report.h"
@@ -26,6 +27,7 @@ struct Cli {
     RecordOptions record;
     ReportOptions report;
     MapsOptions maps;
+    ExporterOptions exporter;
     TraceOptions demo;
     double pace = 1.0;  // demo-workload --pace
 
@@ -33,6 +35,7 @@ struct Cli {
     CLI::App* record_cmd = nullptr;
     CLI::App* report_cmd = nullptr;
     CLI::App* maps_cmd = nullptr;
+    CLI::App* exporter_cmd = nullptr;
     CLI::App* demo_cmd = nullptr;
     CLI::App* workload_cmd = nullptr;
 };

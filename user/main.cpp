@@ -59,6 +59,8 @@ int main(int argc, char** argv)
             return memtrace::run_report(cli.report);
         if (*cli.maps_cmd)
             return memtrace::run_maps(cli.maps);
+        if (*cli.exporter_cmd)
+            return memtrace::run_exporter(cli.exporter);
         if (*cli.demo_cmd)
             return memtrace::run_demo(cli.demo);
         if (*cli.workload_cmd)

@@ -113,7 +113,7 @@ struct mt_major {
 /* Stacks (--stacks): what a stack sample was taken for. */
 enum mt_stack_kind {
 	MT_STACK_FAULT = 0,
-	MT_STACK_BRK = 1,
+	MT_STACK_BRK = 1,   /* a brk that grew the heap, weighed by the bytes it grew by */
 	MT_STACK_MMAP = 2,
 	MT_STACK_MUNMAP = 3,
 	MT_STACK_MREMAP = 4,

@@ -32,6 +32,7 @@
 
 #include "model/elf_image.h"
 #include "model/maps_parser.h"
+#include "output/render_activity.h"
 #include "output/render_json.h"
 #include "output/render_live.h"
 #include "output/render_text.h"
@@ -173,8 +174,11 @@ void render_all(const memtrace::Report& report, uint8_t flags, int width, int he
 {
     check(report);
     std::ostringstream text, json;
-    if (flags & 32)
+    if (flags & 32) {
         memtrace::render_text(text, report);
+        if (report.system_wide)
+            memtrace::render_activity_text(text, report, report.activity.empty());
+    }
     if (flags & 64) {
         memtrace::render_json_line(json, report);
         (void)nlohmann::json::parse(json.str());  // throws (and so crashes the run) if it does not parse

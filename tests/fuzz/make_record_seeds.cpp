@@ -204,5 +204,67 @@ int main(int argc, char** argv)
               "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 [stack]\n");
     maps.add(fault(0x560000000000, MT_FAULT_USER | MT_FAULT_INSTR)).add(fault(0x560000010000)).add(fault(0x7fffffffe000));
     maps.write(dir, "maps_from_input");
+
+    // --stacks: a stack sample of a fault in the executable, with some stack; a JIT's symbol.
+    struct Sample {
+        mt_stack_sample s;
+        uint8_t stack[256];
+    } sample{};
+    sample.s = rec<mt_stack_sample>(MT_REC_STACK_SAMPLE);
+    sample.s.kind = MT_STACK_FAULT;
+    sample.s.weight = 64;
+    sample.s.stack_len = sizeof(sample.stack);
+    sample.s.regs[7] = 0x7fffffffd000;
+    sample.s.regs[16] = 0x560000000100;
+    for (size_t i = 0; i < sizeof(sample.stack); ++i)
+        sample.stack[i] = static_cast<uint8_t>(i * 7);
+    struct Jit {
+        mt_jit_symbol j;
+        char name[16];
+    } jit{};
+    jit.j = rec<mt_jit_symbol>(MT_REC_JIT_SYMBOL);
+    jit.j.start = 0x7f1000000000;
+    jit.j.size = 0x100;
+    jit.j.name_len = 12;
+    std::memcpy(jit.name, "JS:hot;loop\n", 12);
+    auto start = rec<mt_trace_start>(MT_REC_TRACE_START, 0, 0);
+    start.flags = MT_TRACE_STACKS;
+    Seed stacks(32 | 64);
+    stacks.add(start).add(fault(heap)).add(sample).add(jit);
+    sample.s.kind = MT_STACK_BRK;
+    sample.s.weight = 1 << 20;
+    stacks.add(sample).interval();
+    stacks.write(dir, "stacks");
+
+    // -a: counts of two processes, a cgroup, latency histograms; one process exits, one reuses a pid.
+    struct Cgroup {
+        mt_cgroup c;
+        char path[16];
+    } cg{};
+    cg.c = rec<mt_cgroup>(MT_REC_CGROUP, 0, 0);
+    cg.c.id = 77;
+    cg.c.path_len = 13;
+    std::memcpy(cg.path, "/web.service\x1b", 13);
+    auto counted = rec<mt_trace_start>(MT_REC_TRACE_START, 0, 0);
+    counted.flags = MT_TRACE_COUNTED;
+    auto web = rec<mt_process_counts>(MT_REC_PROCESS_COUNTS, 200, 200);
+    web.cgroup_id = 77;
+    std::memcpy(web.comm, "nginx", 5);
+    web.counts.faults[MT_KIND_HEAP][0] = 40;
+    web.counts.faults[MT_KIND_ANON][1] = 3;
+    web.counts.major[MT_KIND_FILE][0] = 2;
+    web.counts.faults[MT_KIND_FILE][0] = 2;
+    web.brk_grown = 8192;
+    auto gone = web;
+    gone.hdr.tgid = gone.hdr.tid = 201;
+    gone.hdr.flags = MT_PROCESS_EXITED;
+    auto latency = rec<mt_latency>(MT_REC_LATENCY, 0, 0);
+    latency.buckets[0][11] = 5;
+    latency.sum_ns[0] = 15000;
+    Seed system(32 | 64, 120, 40);
+    system.add(counted).add(cg).add(web).add(gone).add(latency).interval();
+    web.counts.faults[MT_KIND_HEAP][0] = 10;  // went down: another process under that pid
+    system.add(web).interval();
+    system.write(dir, "system_wide");
     return 0;
 }

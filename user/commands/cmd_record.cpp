@@ -65,7 +65,7 @@ int run_record(const RecordOptions& o)
                        human_bytes(writer.bytes_written()),
                        with_commas(r.interval_s > 0 ? static_cast<uint64_t>(r.interval_faults / r.interval_s) : 0));
     };
-    int status = run_live(o.trace, extras);
+    int status = system_wide(o.trace) ? run_system(o.trace, extras) : run_live(o.trace, extras);
     writer.finish();
     fmt::print(stderr, "{}memtrace record: {} records, {} faults in {} ({:.1f} bytes a fault); memtrace report {} reads it\n",
                progress ? "\r" : "", with_commas(writer.records()), with_commas(faults), human_bytes(writer.bytes_written()),

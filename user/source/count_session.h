@@ -37,6 +37,7 @@ public:
     // Runs until the duration, a signal or the hooks say stop; the last record is the final tick.
     // Returns its enum mt_end_reason.
     uint32_t run(const LiveHooks& hooks);
+    CountHealth health() const { return tracer_->health(); }
 
 private:
     void emit_counts(uint64_t now, bool all_resident);
