@@ -152,13 +152,14 @@ namespace {
 // keeps each interval's report small.
 constexpr size_t kTopLiveRows = 10000;
 
-// What -a, --cgroup, --comm count, as the messages and the table's header say it.
+// What -a, --cgroup, --comm count, as the messages and the table's header say it (as given: the
+// caller makes it terminal_safe).
 std::string filter_text(const TraceOptions& o)
 {
     if (!o.cgroup.empty())
-        return fmt::format("cgroup {}", terminal_safe(o.cgroup));
+        return "cgroup " + o.cgroup;
     if (!o.comm.empty())
-        return fmt::format("processes named {}", terminal_safe(o.comm));
+        return "processes named " + o.comm;
     return "every process";
 }
 
@@ -205,7 +206,7 @@ int run_top(const TraceOptions& o, const LiveRunExtras& extras)
             // The terminal is taken once counting works: an error before stays on the normal screen.
             if (!view)
                 view = std::make_unique<TopView>(STDOUT_FILENO, STDIN_FILENO, filter_text(o),
-                                                 o.by == "cgroup" ? TopRows::Cgroups : TopRows::Processes);
+                                                 o.by == "cgroup" ? TopRows::Cgroups : TopRows::Processes, o.top);
             pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
                 if (extras.on_report)
                     extras.on_report(report);
@@ -291,7 +292,7 @@ int run_system(const TraceOptions& o, const LiveRunExtras& extras)
     });
     CountSession session(count_options(o, o.duration_s), sink);
     if (!extras.quiet)
-        fmt::print(stderr, "memtrace: counting the faults of {}... Ctrl-C to end\n", filter_text(o));
+        fmt::print(stderr, "memtrace: counting the faults of {}... Ctrl-C to end\n", terminal_safe(filter_text(o)));
     session.run({});
     return 0;
 }

@@ -19,7 +19,7 @@ LiveView::LiveView(int out_fd, int in_fd, std::function<std::string()> target)
 }
 
 LiveView::LiveView(LiveTerminal& terminal, std::function<std::string()> target)
-    : terminal_(&terminal), target_(std::move(target))
+    : terminal_(&terminal), target_(std::move(target)), quit_("q back to the table")
 {
     if (isatty(terminal.input_fd()))
         keys_fd_ = terminal.input_fd();
@@ -32,7 +32,7 @@ void LiveView::draw(const Report& report)
         return;  // after the summary
     int width, height;
     terminal_->size(width, height);
-    terminal_->draw(render_live_panel(report, {target_(), ""}, panel_, width, height));
+    terminal_->draw(render_live_panel(report, {target_(), "", quit_}, panel_, width, height));
 }
 
 bool LiveView::quit_requested()

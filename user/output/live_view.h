@@ -35,6 +35,7 @@ private:
     std::unique_ptr<LiveTerminal> own_terminal_;  // null when drawing on a borrowed one
     LiveTerminal* terminal_ = nullptr;
     std::function<std::string()> target_;
+    std::string quit_ = "q quit";  // the keys line's
     std::optional<Report> last_;
     LivePanel panel_ = LivePanel::Segments;
     int keys_fd_ = -1;

@@ -37,14 +37,14 @@ std::string title_line(const Report& r, const LiveTitle& title)
 }
 
 // The keys, with the panel shown in brackets.
-std::string keys_line(LivePanel shown)
+std::string keys_line(LivePanel shown, const std::string& quit)
 {
     std::string line = "Tab:";
     const std::pair<LivePanel, const char*> panels[] = {
         {LivePanel::Segments, "segments"}, {LivePanel::Diagram, "layout"}, {LivePanel::Heatmap, "heatmap"}};
     for (const auto& [panel, name] : panels)
         line += panel == shown ? fmt::format(" [{}]", name) : fmt::format(" {}", name);
-    return line + "   q quit";
+    return line + "   " + quit;
 }
 
 // How much a region grew this interval: the heap upwards, the stack downwards.
@@ -106,7 +106,7 @@ std::vector<std::string> render_live_panel(const Report& r, const LiveTitle& tit
         body = render_heatmap(r.segment_heat, width, body_height);
     }
     lines.insert(lines.end(), body.begin(), body.end());
-    lines.push_back(keys_line(panel));
+    lines.push_back(keys_line(panel, title.quit));
     lines.resize(std::max(height, 0));
     for (std::string& l : lines)
         l = fit(l, std::max(width, 0));
@@ -148,7 +148,7 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
                                      terminal_safe(r.sites[i].location), terminal_safe(r.sites[i].segment)));
     for (const CrashRow& c : r.crashes)
         bottom.push_back(fmt::format("{} pid {}: {}", c.signal, c.pid, terminal_safe(c.explanation)));
-    bottom.push_back(keys_line(LivePanel::Segments));
+    bottom.push_back(keys_line(LivePanel::Segments, title.quit));
 
     // Middle: the segment table with bars, as many rows as fit.
     int rows = layout_height - 2 - static_cast<int>(bottom.size());

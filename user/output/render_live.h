@@ -13,6 +13,7 @@ namespace memtrace {
 struct LiveTitle {
     std::string target;  // "pid 1234 (python3)"
     std::string state;   // empty while tracing; "target exited" after
+    std::string quit = "q quit";  // what q does, on the keys line ("q back" when opened from -a's table)
 };
 
 // The live view's panels; Tab goes to the next one.

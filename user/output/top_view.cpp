@@ -17,8 +17,9 @@ constexpr long kToTheEnd = 1L << 30;  // rows: End moves this far down
 
 }  // namespace
 
-TopView::TopView(int out_fd, int in_fd, std::string filter, TopRows rows)
-    : terminal_(std::make_unique<LiveTerminal>(out_fd, in_fd)), filter_(std::move(filter)), selection_(rows)
+TopView::TopView(int out_fd, int in_fd, std::string filter, TopRows rows, size_t summary_rows)
+    : terminal_(std::make_unique<LiveTerminal>(out_fd, in_fd)), filter_(std::move(filter)),
+      summary_rows_(summary_rows), selection_(rows)
 {
     if (isatty(in_fd))
         keys_fd_ = in_fd;
@@ -60,7 +61,13 @@ void TopView::summary(const Report& report, uint32_t end_reason)
 {
     if (open_ || !terminal_)
         return;  // the final report of a session left for a process's view: the table comes back
-    finish(summary_text(report, end_reason, selection_.rows() == TopRows::Cgroups));
+    // The table showed every row; the summary, like --text's, the busiest --top.
+    Report shown = report;
+    if (shown.activity.size() > summary_rows_)
+        shown.activity.resize(summary_rows_);
+    if (shown.cgroup_activity.size() > summary_rows_)
+        shown.cgroup_activity.resize(summary_rows_);
+    finish(summary_text(shown, end_reason, selection_.rows() == TopRows::Cgroups));
 }
 
 void TopView::finish(const std::string& text)
@@ -91,7 +98,7 @@ bool TopView::enter()
     const ActivityRow* row = selection_.selected(last_);
     if (!row)
         return false;
-    const std::string name = fmt::format("pid {} ({})", row->pid, terminal_safe(row->comm));
+    const std::string name = fmt::format("pid {} ({})", row->pid, row->comm);  // made safe when drawn
     if (row->pid == static_cast<uint32_t>(getpid())) {
         set_status(name + " is memtrace itself");
         return false;

@@ -21,8 +21,9 @@ namespace memtrace {
 
 class TopView : public ReportOutput {
 public:
-    // `filter` says what is counted ("every process", "cgroup /x"); `rows`: --by.
-    TopView(int out_fd, int in_fd, std::string filter, TopRows rows);
+    // `filter` says what is counted ("every process", "cgroup /x", as given: it is made safe when
+    // drawn); `rows`: --by; `summary_rows`: the rows of the summary printed at the end (--top).
+    TopView(int out_fd, int in_fd, std::string filter, TopRows rows, size_t summary_rows);
     void interval(const Report& report) override;
     // The end of an -a session. When it ended for Enter on a process: nothing, the table comes
     // back after that process's view. Otherwise the terminal is restored and the summary printed.
@@ -35,7 +36,7 @@ public:
     int keys_fd() const { return keys_fd_; }
     // The process Enter asked for, once.
     std::optional<uint32_t> take_open_request();
-    // What the status line says for a few seconds ("pid 1234 exited").
+    // What the status line says for a few seconds ("pid 1234 exited"; made safe when drawn).
     void set_status(std::string status);
     // The terminal the process's view draws on while the table waits.
     LiveTerminal& terminal() { return *terminal_; }
@@ -51,6 +52,7 @@ private:
     std::unique_ptr<LiveTerminal> terminal_;
     int keys_fd_ = -1;
     std::string filter_;
+    size_t summary_rows_;
     TopSelection selection_;
     Report last_;
     std::string status_;
