@@ -1,5 +1,6 @@
 // Names from the traced side (file paths, comms, symbols, thread names) of any bytes, through every
-// text output: the text report, the live view, the --events lines and the `maps` table. None may
+// text output: the text report, the live view, -a's live table, the --events lines and the `maps`
+// table. None may
 // put a control byte, a C1 control, a bidi or line-separator code point or invalid UTF-8 on the
 // terminal, and none may add or remove a line: the output has the shape it has with plain names.
 // The JSON report must keep every name exactly (read back equal, byte for byte).
@@ -25,6 +26,7 @@
 #include "output/render_json.h"
 #include "output/render_live.h"
 #include "output/render_text.h"
+#include "output/render_top.h"
 #include "model/process_table.h"
 #include "memtrace/events.h"
 
@@ -237,6 +239,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         check_terminal_safe(line, false);
         if (display_width(line) != 80)
             __builtin_trap();
+    }
+
+    // -a's live table: the comm and the cgroup path from the traced side, the filter (a cgroup
+    // path) and a status line that names the process.
+    {
+        Report top;
+        top.system_wide = true;
+        ActivityRow row;
+        row.pid = 7;
+        row.comm = names[kComm];
+        row.cgroup = names[kPath];
+        row.interval_faults = 3;
+        top.activity.push_back(row);
+        row.pid = 0;
+        row.comm.clear();
+        top.cgroup_activity.push_back(row);
+        for (TopRows rows : {TopRows::Processes, TopRows::Cgroups}) {
+            TopSelection selection(rows);
+            selection.follow(top);
+            const TopFrame f = render_top_frame(top, selection,
+                                                {"cgroup " + names[kPath], "pid 7 (" + names[kComm] + ") has exited"},
+                                                80, 6);
+            for (const std::string& line : f.lines) {
+                check_terminal_safe(line, false);
+                if (display_width(line) != 80)
+                    __builtin_trap();
+            }
+        }
     }
 
     std::string events = events_of(names);

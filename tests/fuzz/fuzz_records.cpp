@@ -36,6 +36,8 @@
 #include "output/render_json.h"
 #include "output/render_live.h"
 #include "output/render_text.h"
+#include "output/render_top.h"
+#include "output/format_util.h"
 #include "output/report_output.h"
 #include "pipeline/pipeline.h"
 #include "source/synthesizer.h"
@@ -187,6 +189,20 @@ void render_all(const memtrace::Report& report, uint8_t flags, int width, int he
     std::vector<std::string> frame = memtrace::render_live_frame(report, title, width, height);
     if (frame.size() != static_cast<size_t>(height > 0 ? height : 0))
         __builtin_trap();  // "exactly `height` lines"
+    if (report.system_wide) {
+        // -a's live table, by process and by cgroup, with the selection on the last row.
+        for (memtrace::TopRows rows : {memtrace::TopRows::Processes, memtrace::TopRows::Cgroups}) {
+            memtrace::TopSelection selection(rows);
+            selection.follow(report);
+            selection.move(report, 1L << 30);
+            const memtrace::TopFrame top = memtrace::render_top_frame(report, selection, {"every process", ""}, width, height);
+            if (top.lines.size() != static_cast<size_t>(height > 0 ? height : 0))
+                __builtin_trap();
+            for (const std::string& line : top.lines)
+                if (memtrace::display_width(line) != static_cast<size_t>(width))
+                    __builtin_trap();  // "exactly `width` columns"
+        }
+    }
 }
 
 }  // namespace

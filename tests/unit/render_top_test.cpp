@@ -275,3 +275,24 @@ TEST(RenderTop, HostileNameIsEscapedNotDropped)
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RenderTop, EveryTerminalSize)
+{
+    Report r = sample();
+    r.activity[0].comm = "\xe6\xbc\xa2\x1b[31m";
+    for (TopRows rows : {TopRows::Processes, TopRows::Cgroups})
+        for (int width = 0; width <= 200; ++width)
+            for (int height = 0; height <= 8; ++height) {
+                TopSelection s(rows);
+                s.follow(r);
+                s.move(r, 2);
+                const TopFrame f = render_top_frame(r, s, kTitle, width, height);
+                ASSERT_EQ(f.lines.size(), static_cast<size_t>(height)) << width << "x" << height;
+                for (const std::string& line : f.lines)
+                    ASSERT_EQ(display_width(line), static_cast<size_t>(width)) << width << "x" << height << ": " << line;
+            }
+}
+
+}  // namespace

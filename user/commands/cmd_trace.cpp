@@ -174,56 +174,53 @@ CountSessionOptions count_options(const TraceOptions& o, double duration_s)
     return count;
 }
 
-// -a's live table on the terminal. Enter on a process ends the -a session (its BPF object
-// detached: the process's view attaches its own, and the two never count at once), runs that
-// process's live view on the same terminal, and when the user leaves it (q) or the process exits,
-// starts a new -a session, whose counts start from there. Ctrl-C, SIGTERM or --duration end
-// memtrace in either, with that view's summary.
+// -a's live table on the terminal. Enter on a process pauses the -a session (its BPF object stays
+// attached and goes on counting in the kernel), runs that process's live view on the same
+// terminal, and when the user leaves it (q) or the process exits, the session goes on: its next
+// interval spans the pause, and the summary is of the whole run. Ctrl-C, SIGTERM or --duration
+// end memtrace in either, with that view's summary.
 int run_top(const TraceOptions& o, const LiveRunExtras& extras)
 {
     PlainCodeNamer namer;
     PipelineOptions pipeline_options;
     pipeline_options.top_processes = o.top_given ? o.top : kTopLiveRows;
+    Pipeline pipeline(pipeline_options, namer);
+    auto sink = [&](const void* data, size_t size) {
+        if (extras.record)
+            extras.record(data, size);
+        pipeline.handle(data, size);
+    };
     using Clock = std::chrono::steady_clock;
     const Clock::time_point deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
-    // --duration is of the whole run: each session and view gets what is left of it (0: no end).
+    // --duration is of the whole run: a process's view gets what is left of it (0: no end).
     auto time_left = [&] {
         if (o.duration_s <= 0)
             return 0.0;
         return std::max(std::chrono::duration<double>(deadline - Clock::now()).count(), 0.001);
     };
-    std::unique_ptr<TopView> view;
+    CountSession session(count_options(o, o.duration_s), sink);
+    // The terminal is taken once counting works: an error before stays on the normal screen.
+    TopView view(STDOUT_FILENO, STDIN_FILENO, filter_text(o), o.by == "cgroup" ? TopRows::Cgroups : TopRows::Processes,
+                 o.top);
+    pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
+        if (extras.on_report)
+            extras.on_report(report);
+        if (report.final)
+            view.summary(report, end_reason);
+        else
+            view.interval(report);
+    });
+    LiveHooks hooks;
+    hooks.keys_fd = view.keys_fd();
+    hooks.keys_quit = [&] { return view.read_keys(); };
+    hooks.resized = [&] { view.redraw(); };
     for (;;) {
-        {
-            Pipeline pipeline(pipeline_options, namer);
-            auto sink = [&](const void* data, size_t size) {
-                if (extras.record)
-                    extras.record(data, size);
-                pipeline.handle(data, size);
-            };
-            CountSession session(count_options(o, time_left()), sink);
-            // The terminal is taken once counting works: an error before stays on the normal screen.
-            if (!view)
-                view = std::make_unique<TopView>(STDOUT_FILENO, STDIN_FILENO, filter_text(o),
-                                                 o.by == "cgroup" ? TopRows::Cgroups : TopRows::Processes, o.top);
-            pipeline.set_report_handler([&](const Report& report, uint32_t end_reason) {
-                if (extras.on_report)
-                    extras.on_report(report);
-                if (report.final)
-                    view->summary(report, end_reason);
-                else
-                    view->interval(report);
-            });
-            LiveHooks hooks;
-            hooks.keys_fd = view->keys_fd();
-            hooks.keys_quit = [&] { return view->keys_end_session(); };
-            hooks.resized = [&] { view->redraw(); };
-            session.run(hooks);
-        }  // the counting BPF object is detached here
-        const std::optional<uint32_t> pid = view->take_open_request();
-        if (!pid)
+        if (session.run(hooks, [&] { return view.open_requested(); }))
             return 0;  // q, Ctrl-C, SIGTERM, --duration: the table printed its summary
+        const std::optional<uint32_t> pid = view.take_open_request();
+        if (!pid)
+            continue;
 
         TraceOptions one = o;
         one.all = false;
@@ -232,7 +229,7 @@ int run_top(const TraceOptions& o, const LiveRunExtras& extras)
         one.pid = static_cast<int>(*pid);
         one.duration_s = time_left();
         LiveRunExtras nested;
-        nested.terminal = &view->terminal();
+        nested.terminal = &view.terminal();
         std::optional<Report> final_report;
         uint32_t end_reason = 0;
         nested.on_summary = [&](const Report& report, uint32_t reason) {
@@ -242,19 +239,19 @@ int run_top(const TraceOptions& o, const LiveRunExtras& extras)
         try {
             run_live(one, nested);
         } catch (const std::runtime_error& e) {
-            view->set_status(e.what());  // gone, or not traceable: one line, and the table again
-            view->redraw();
+            view.set_status(e.what());  // gone, or not traceable: one line, and the table again
+            view.redraw();
             continue;
         }
         if (end_reason == MT_END_QUIT) {
-            view->set_status(fmt::format("back from pid {}: counting again", *pid));
+            view.set_status(fmt::format("back from pid {}", *pid));
         } else if (end_reason == MT_END_TARGET_EXITED) {
-            view->set_status(fmt::format("pid {} exited: counting again", *pid));
+            view.set_status(fmt::format("pid {} exited", *pid));
         } else {
-            view->finish(final_report ? summary_text(*final_report, end_reason) : std::string());
+            view.finish(final_report ? summary_text(*final_report, end_reason) : std::string());
             return 0;
         }
-        view->redraw();
+        view.redraw();
     }
 }
 

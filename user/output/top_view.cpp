@@ -59,8 +59,8 @@ void TopView::interval(const Report& report)
 
 void TopView::summary(const Report& report, uint32_t end_reason)
 {
-    if (open_ || !terminal_)
-        return;  // the final report of a session left for a process's view: the table comes back
+    if (!terminal_)
+        return;  // memtrace ended in a process's view, which printed its own summary
     // The table showed every row; the summary, like --text's, the busiest --top.
     Report shown = report;
     if (shown.activity.size() > summary_rows_)
@@ -89,38 +89,37 @@ std::optional<uint32_t> TopView::take_open_request()
     return pid;
 }
 
-bool TopView::enter()
+void TopView::enter()
 {
     if (selection_.rows() == TopRows::Cgroups) {
         selection_.toggle(last_);  // a cgroup opens onto its processes, its busiest selected
-        return false;
+        return;
     }
     const ActivityRow* row = selection_.selected(last_);
     if (!row)
-        return false;
+        return;
     const std::string name = fmt::format("pid {} ({})", row->pid, row->comm);  // made safe when drawn
     if (row->pid == static_cast<uint32_t>(getpid())) {
         set_status(name + " is memtrace itself");
-        return false;
+        return;
     }
     // Gone since the last report: say so here rather than leave the table for nothing.
     if (!row->alive || (kill(static_cast<pid_t>(row->pid), 0) != 0 && errno == ESRCH)) {
         set_status(name + " has exited");
-        return false;
+        return;
     }
     open_ = row->pid;
     set_status("opening " + name + "...");
-    return true;
 }
 
-bool TopView::keys_end_session()
+bool TopView::read_keys()
 {
-    bool end = false;
+    bool quit = false;
     for (LiveTerminal::Key key : terminal_->read_keys()) {
-        if (end)
+        if (quit || open_)
             break;  // what was typed after q or Enter is for what comes next
         switch (key) {
-        case LiveTerminal::Key::Quit: end = true; break;
+        case LiveTerminal::Key::Quit: quit = true; break;
         case LiveTerminal::Key::Up: selection_.move(last_, -1); break;
         case LiveTerminal::Key::Down: selection_.move(last_, 1); break;
         case LiveTerminal::Key::PageUp: selection_.move(last_, -visible_rows()); break;
@@ -128,12 +127,12 @@ bool TopView::keys_end_session()
         case LiveTerminal::Key::Home: selection_.home(); break;
         case LiveTerminal::Key::End: selection_.move(last_, kToTheEnd); break;
         case LiveTerminal::Key::ToggleRows: selection_.toggle(last_); break;
-        case LiveTerminal::Key::Enter: end = enter(); break;
+        case LiveTerminal::Key::Enter: enter(); break;
         default: break;  // the panels of a process's live view
         }
     }
     draw();
-    return end;
+    return quit;
 }
 
 }  // namespace memtrace

@@ -1,9 +1,9 @@
 // -a's live table as an output (memtrace -a, --cgroup, --comm on a terminal): each interval's
 // report drawn in place, the selected row highlighted; keys read between records: Up/Down (j/k),
 // PgUp/PgDn, Home/End move the selection, c shows the rows by process or by cgroup, q quits,
-// Enter on a process asks for its live view. The table outlives the -a sessions: when one ends
-// for Enter, the caller opens the process's view on this terminal (terminal()) and starts a
-// new session that draws here again.
+// Enter on a process asks for its live view. While that view is up, the -a session pauses
+// (the kernel goes on counting) and the view draws on this table's terminal (terminal()); the
+// table comes back when it ends.
 #pragma once
 
 #include <chrono>
@@ -25,15 +25,16 @@ public:
     // drawn); `rows`: --by; `summary_rows`: the rows of the summary printed at the end (--top).
     TopView(int out_fd, int in_fd, std::string filter, TopRows rows, size_t summary_rows);
     void interval(const Report& report) override;
-    // The end of an -a session. When it ended for Enter on a process: nothing, the table comes
-    // back after that process's view. Otherwise the terminal is restored and the summary printed.
+    // The end of the -a session: the terminal is restored and the summary printed.
     void summary(const Report& report, uint32_t end_reason) override;
 
     void redraw();
-    // Reads the pending keys (the session's keys_quit hook): true when the session should end,
-    // for q or for Enter on a live process (then take_open_request() names it).
-    bool keys_end_session();
+    // Reads the pending keys (the session's keys_quit hook): true for q. Enter on a live process
+    // asks for its view instead (open_requested()); the keys typed after it are left to that view.
+    bool read_keys();
     int keys_fd() const { return keys_fd_; }
+    // Enter asked for a process's view (the session's pause hook).
+    bool open_requested() const { return open_.has_value(); }
     // The process Enter asked for, once.
     std::optional<uint32_t> take_open_request();
     // What the status line says for a few seconds ("pid 1234 exited"; made safe when drawn).
@@ -45,8 +46,8 @@ public:
 
 private:
     void draw();
-    // Enter on the selected row: true when it is a process that can be opened.
-    bool enter();
+    // Enter on the selected row: a cgroup shows its processes, a live process is asked for.
+    void enter();
     int visible_rows() const;
 
     std::unique_ptr<LiveTerminal> terminal_;

@@ -124,18 +124,24 @@ void CountSession::emit_counts(uint64_t now, bool all_resident)
     emit(&c, sizeof(c));
 }
 
-uint32_t CountSession::run(const LiveHooks& hooks)
+uint32_t CountSession::run(const LiveHooks& hooks, const std::function<bool()>& pause)
 {
-    if (hooks.keys_fd >= 0) {
+    if (hooks.keys_fd >= 0 && !keys_watched_) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = kKeys;
         epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, hooks.keys_fd, &ev);
+        keys_watched_ = true;
     }
-    const uint64_t start = monotonic_ns();
     const uint64_t interval = seconds_to_ns(options_.interval_s);
-    const uint64_t end_at = options_.duration_s > 0 ? start + seconds_to_ns(options_.duration_s) : UINT64_MAX;
-    uint64_t next_tick = start + interval;
+    if (!started_) {
+        const uint64_t start = monotonic_ns();
+        end_at_ = options_.duration_s > 0 ? start + seconds_to_ns(options_.duration_s) : UINT64_MAX;
+        next_tick_ = start + interval;
+        started_ = true;
+    }
+    const uint64_t end_at = end_at_;
+    uint64_t& next_tick = next_tick_;
     uint32_t reason = 0;
     while (!reason) {
         uint64_t now = monotonic_ns();
@@ -151,6 +157,8 @@ uint32_t CountSession::run(const LiveHooks& hooks)
                     reason = *end;
             } else if (hooks.keys_quit && hooks.keys_quit()) {
                 reason = MT_END_QUIT;
+            } else if (pause && pause()) {
+                return 0;
             }
         }
         now = monotonic_ns();
@@ -161,8 +169,9 @@ uint32_t CountSession::run(const LiveHooks& hooks)
             mt_tick t{};
             t.hdr = header(MT_REC_TICK, 0, now);
             emit(&t, sizeof(t));
-            while (next_tick <= now)
-                next_tick += interval;
+            next_tick += interval;
+            if (next_tick <= now)  // ticks were missed (a pause): the next interval is a whole one
+                next_tick = now + interval;
         }
     }
     const uint64_t now = monotonic_ns();

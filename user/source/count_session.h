@@ -35,8 +35,11 @@ public:
     CountSession& operator=(const CountSession&) = delete;
 
     // Runs until the duration, a signal or the hooks say stop; the last record is the final tick.
-    // Returns its enum mt_end_reason.
-    uint32_t run(const LiveHooks& hooks);
+    // Returns its enum mt_end_reason. `pause`, asked after the keys were read, may stop it for a
+    // while instead (-a's table opening a process's view): then run() returns 0 with no final
+    // tick, the kernel goes on counting, and the next run() goes on where this one stopped (its
+    // first interval spans the pause; the duration still counts from the first run()).
+    uint32_t run(const LiveHooks& hooks, const std::function<bool()>& pause = {});
     CountHealth health() const { return tracer_->health(); }
 
 private:
@@ -52,6 +55,8 @@ private:
     std::unordered_map<uint32_t, mt_kind_counts> sent_;  // what each process's last record said
     std::unordered_set<uint64_t> cgroups_sent_;
     uint64_t ticks_ = 0;
+    bool started_ = false, keys_watched_ = false;
+    uint64_t end_at_ = 0, next_tick_ = 0;  // monotonic ns, from the first run()
     uint64_t counted_ = 0;  // faults the kernel counted, of every process so far
 };
 
