@@ -3,6 +3,8 @@
 // and never move the columns after them.
 #include "output/render_top.h"
 
+#include <clocale>
+#include <cwchar>
 #include <string>
 #include <vector>
 
@@ -207,6 +209,22 @@ void expect_inert(const std::string& line)
     EXPECT_TRUE(memtrace::is_valid_utf8(line)) << line;
 }
 
+// The columns a terminal gives a line, as the C library's wcwidth() says (a wide character takes
+// two, a combining one none); -1 when it holds a non-printable character.
+int terminal_columns(const std::string& line)
+{
+    const std::string before = std::setlocale(LC_CTYPE, nullptr);  // the other tests' is left as it was
+    const bool utf8 = std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr;
+    EXPECT_TRUE(utf8) << "no C.UTF-8 locale";
+    std::mbstate_t state{};
+    const char* src = line.c_str();
+    std::wstring wide(line.size() + 1, L'\0');
+    const size_t n = std::mbsrtowcs(&wide[0], &src, wide.size(), &state);
+    const int columns = n == static_cast<size_t>(-1) ? -1 : wcswidth(wide.c_str(), n);
+    std::setlocale(LC_CTYPE, before.c_str());
+    return columns;
+}
+
 // The columns [from, to) of a line (to: npos for the end).
 std::string columns(const std::string& line, size_t from, size_t to)
 {
@@ -246,8 +264,10 @@ TEST(RenderTop, HostileNamesStayInTheirColumns)
                 const TopFrame f = render_top_frame(r, s, {"cgroup /x/" + name, "pid 4242 (" + name + ") exited"},
                                                     width, 12);
                 expect_exact_size(f, width, 12);
-                for (const std::string& line : f.lines)
+                for (const std::string& line : f.lines) {
                     expect_inert(line);
+                    EXPECT_EQ(terminal_columns(line), width) << "on a terminal: \"" << line << '"';
+                }
                 // The columns after the name are where they are with a plain name.
                 Report plain = r;
                 plain.activity[0].comm = "x";
