@@ -148,14 +148,19 @@ void PtyTerminal::newline()
 
 void PtyTerminal::put(char32_t c)
 {
-    if (x_ >= cols_) {
+    if (wrap_pending_) {
+        wrap_pending_ = false;
         x_ = 0;
         newline();
     }
     Screen& s = screen();
-    s.cells[static_cast<size_t>(y_)][static_cast<size_t>(x_++)] = c;
+    s.cells[static_cast<size_t>(y_)][static_cast<size_t>(x_)] = c;
     if (in_reverse_)
         s.reverse[static_cast<size_t>(y_)] = true;
+    if (x_ + 1 < cols_)
+        ++x_;
+    else
+        wrap_pending_ = true;
 }
 
 void PtyTerminal::feed(const std::string& bytes)
@@ -183,6 +188,8 @@ void PtyTerminal::feed(const std::string& bytes)
                 return;
             }
             const std::string params = in.substr(i + 2, j - i - 2);
+            if (in[j] != 'm')
+                wrap_pending_ = false;
             Screen& s = screen();
             switch (in[j]) {
             case 'H': {
@@ -225,8 +232,10 @@ void PtyTerminal::feed(const std::string& bytes)
         }
         if (c == '\r') {
             x_ = 0;
+            wrap_pending_ = false;
             ++i;
         } else if (c == '\n') {
+            wrap_pending_ = false;
             newline();
             ++i;
         } else {
@@ -286,6 +295,10 @@ int PtyTerminal::wait(int timeout_ms)
             return -1;
         pump(50);
     }
-    pump(0);
+    // What it wrote last may still be on its way: read until the pty has nothing more.
+    for (size_t before = raw_.size() + 1; before != raw_.size();) {
+        before = raw_.size();
+        pump(100);
+    }
     return status_;
 }

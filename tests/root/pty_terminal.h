@@ -1,7 +1,8 @@
 // memtrace on a pseudo-terminal, for the tests of its live views: the program runs with the pty
 // as its stdin, stdout and stderr (and controlling terminal), keys are written to it, and what it
 // draws is kept on a small screen model that knows the few sequences the live views use (cursor
-// home, erase to the end of the line and of the screen, reverse video, the alternate screen).
+// home, erase to the end of the line and of the screen, reverse video, the alternate screen) and
+// the last column as xterm has it.
 #pragma once
 
 #include <functional>
@@ -57,4 +58,7 @@ private:
     Screen main_, alt_;
     bool alternate_ = false, in_reverse_ = false;
     int x_ = 0, y_ = 0;
+    // A character written in the last column leaves the cursor there, the wrap pending until the
+    // next character (as xterm and the Linux console do): an erase then starts at that column.
+    bool wrap_pending_ = false;
 };

@@ -116,8 +116,6 @@ std::vector<Column> layout(const std::vector<Column>& all, size_t room)
     return ordered;
 }
 
-uint64_t per_second(uint64_t n, double s) { return s > 0 ? static_cast<uint64_t>(n / s + 0.5) : n; }
-
 // A count in `width` columns: with commas when they fit, else in the first power of 1000 that
 // leaves under 1000 of it ("123.5M", "1234M" -> "1.2G"), with a decimal when it fits.
 std::string count_text(uint64_t n, size_t width)

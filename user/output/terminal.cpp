@@ -62,14 +62,18 @@ void LiveTerminal::size(int& width, int& height) const
 
 void LiveTerminal::draw(const std::vector<std::string>& lines)
 {
+    // Each line is cleared before it is written, not after: a line as wide as the terminal leaves
+    // the cursor on its last column (the wrap pending), where an erase would take its last
+    // character. The last line clears the rest of the screen too.
     std::string frame = "\x1b[H";
     for (size_t i = 0; i < lines.size(); ++i) {
+        frame += i + 1 < lines.size() ? "\x1b[K" : "\x1b[J";
         frame += lines[i];
-        frame += "\x1b[K";
         if (i + 1 < lines.size())
             frame += "\r\n";
     }
-    frame += "\x1b[J";
+    if (lines.empty())
+        frame += "\x1b[J";
     if (!write_all(out_fd_, frame))
         throw std::runtime_error(fmt::format("cannot write the live view: {}", strerror(errno)));
 }

@@ -18,7 +18,7 @@ public:
     LiveTerminal& operator=(const LiveTerminal&) = delete;
 
     void size(int& width, int& height) const;
-    // Redraws in place (cursor home, each line cleared to its end): no flicker, one write. Throws
+    // Redraws in place (cursor home, each line cleared, then written): no flicker, one write. Throws
     // std::runtime_error when the terminal is gone.
     void draw(const std::vector<std::string>& lines);
     // The keys the live views know (terminal_keys.h; Ctrl-C arrives as SIGINT).

@@ -1,5 +1,6 @@
 #include "output/top_view.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <unistd.h>
