@@ -24,6 +24,7 @@ BUILD = os.path.join(ROOT, "build")
 MEMTRACE = os.path.join(BUILD, "user", "memtrace")
 STORM = os.path.join(BUILD, "tests", "bench", "fault_storm")
 FLOOR = os.path.join(BUILD, "tests", "bench", "memtrace-floor")
+EXPORTER_LOAD = os.path.join(BUILD, "tests", "bench", "exporter_load")
 TIME = "/usr/bin/time"
 PYTHON = "/usr/bin/python3"
 
@@ -94,6 +95,8 @@ def tracers(tmp):
             ready="memtrace: tracing", collect=memtrace_summary),
         "memtrace -a --text": Tracer("memtrace -a", [MEMTRACE, "-a", "--text"], ready="memtrace: counting",
                                      stop_signal=signal.SIGINT),
+        "memtrace exporter": Tracer("memtrace exporter", [MEMTRACE, "exporter", "--listen", "127.0.0.1:0"],
+                                    ready="memtrace exporter: serving", stop_signal=signal.SIGINT),
         "perf record -g (frame pointers)": Tracer(
             "perf record fp", ["perf", "record", "-q", "-e", "page-faults", "-c", "1", "-g", "-o",
                                os.path.join(tmp, "perf-fp.data"), "-p", "{pid}"],
@@ -442,6 +445,10 @@ def main():
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--stacks", action="store_true",
                     help="only the stack configurations (issue 13): storm, python3, depths, beside perf record")
+    ap.add_argument("--counting", action="store_true",
+                    help="only -a and the exporter (issue 14): the storm beside 20 busy, 100 and 1,000 idle "
+                         "processes, BPF cost, and 20 scrapers x 10/s for --load-seconds")
+    ap.add_argument("--load-seconds", type=int, default=60)
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it loads BPF)")
@@ -455,6 +462,8 @@ def main():
     report = {}
     if args.stacks:
         return stacks_bench(args)
+    if args.counting:
+        return counting_bench(args)
     with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
         storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
         rows = bench("fault storm (64 MiB x %d, THP off)" % args.storm_rounds, storm, parse_storm, names,
@@ -512,6 +521,78 @@ def stacks_bench(args):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"runs": report, "depths": depths}, f, indent=1)
+
+
+class Neighbours:
+    """Other processes on the machine while the storm runs: `busy` ones faulting steadily (1 MiB
+    mapped, touched and unmapped every 20 ms: ~12,800 faults/s each) or `idle` ones (sleep)."""
+
+    def __init__(self, busy=0, idle=0):
+        self.procs = [subprocess.Popen([STORM, "--rounds", "100000000", "--mib", "1", "--sleep-ms", "20"],
+                                       stdout=subprocess.DEVNULL) for _ in range(busy)]
+        self.procs += [subprocess.Popen(["sleep", "100000"]) for _ in range(idle)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
+
+
+def exporter_load(seconds, storm_rounds, tmp):
+    """20 scrapers at 10 scrapes/s each against `memtrace exporter -a` while the storm runs
+    (restarted until the load ends): exporter_load's lines, and the exporter's CPU."""
+    err_path = os.path.join(tmp, "exporter.err")
+    tf = os.path.join(tmp, "exporter-time.txt")
+    with open(err_path, "w") as err:
+        exporter = subprocess.Popen([TIME, "-f", "TIME %e %U %S %M", "-o", tf, MEMTRACE, "exporter", "--listen",
+                                     "127.0.0.1:0"], stdout=subprocess.DEVNULL, stderr=err)
+    if not wait_for(err_path, "Ctrl-C to end", exporter):
+        raise RuntimeError("exporter did not start: " + open(err_path).read())
+    port = re.search(r"http://127\.0\.0\.1:(\d+)/", open(err_path).read()).group(1)
+    memtrace_pid = open(f"/proc/{exporter.pid}/task/{exporter.pid}/children").read().split()[0]
+    storm = subprocess.Popen(["/bin/sh", "-c", f"while :; do {STORM} --rounds {storm_rounds} >/dev/null; done"])
+    load = subprocess.run([EXPORTER_LOAD, "--port", port, "--pid", memtrace_pid, "--scrapers", "20", "--rate", "10",
+                           "--seconds", str(seconds)], capture_output=True, text=True)
+    subprocess.run(["pkill", "-P", str(storm.pid)])
+    storm.kill()
+    storm.wait()
+    os.kill(int(memtrace_pid), signal.SIGINT)
+    exporter.wait()
+    m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", open(tf).read())
+    cpu = float(m.group(2)) + float(m.group(3))
+    return load.stdout + f"exporter CPU {cpu:.2f} s over {float(m.group(1)):.1f} s, peak RSS {int(m.group(4)) / 1024:.1f} MB\n"
+
+
+def counting_bench(args):
+    report = {}
+    names = ["untraced", "memtrace -a --text", "memtrace exporter", "memtrace text", "floor: tp_btf counter",
+             "floor: tp_btf + ringbuf record"]
+    with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
+        storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
+        for title, busy, idle in [("alone", 0, 0), ("beside 20 busy processes", 20, 0),
+                                  ("beside 100 idle processes", 0, 100), ("beside 1,000 idle processes", 0, 1000)]:
+            with Neighbours(busy, idle):
+                bench(f"fault storm (64 MiB x {args.storm_rounds}) {title}", storm, parse_storm, names, args.rounds,
+                      tmp, report)
+        report["idle_cpu_s"] = idle_cpu(args.rounds, report[list(report)[0]][0]["median_s"], tmp)
+        costs = bpf_costs(storm, ["memtrace -a --text", "memtrace exporter", "memtrace text",
+                                  "floor: tp_btf counter", "floor: tp_btf + ringbuf record"], 3, tmp)
+        load = exporter_load(args.load_seconds, args.storm_rounds, tmp)
+    print(f"# memtrace counting benchmark (-a, exporter), {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
+          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
+    for title, rows in report.items():
+        if isinstance(rows, list):
+            print_table(title, rows, report["idle_cpu_s"])
+    print_bpf_costs(costs)
+    print(f"\n### memtrace exporter -a under 20 scrapers x 10 scrapes/s for {args.load_seconds} s, fault storm running\n")
+    print("```\n" + load + "```")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"runs": report, "bpf_costs": costs, "load": load}, f, indent=1)
 
 
 if __name__ == "__main__":
