@@ -90,6 +90,9 @@ def tracers(tmp):
         "memtrace --stacks --stack-sample 1": Tracer(
             "memtrace stacks all", [MEMTRACE, "--json", "--stack-sample", "1", "-p", "{pid}"],
             ready="memtrace: tracing", collect=memtrace_summary),
+        "memtrace --stacks --stack-sample 256": Tracer(
+            "memtrace stacks 256", [MEMTRACE, "--json", "--stack-sample", "256", "-p", "{pid}"],
+            ready="memtrace: tracing", collect=memtrace_summary),
         "memtrace --stacks --stack-sample 0": Tracer(
             "memtrace stacks calls", [MEMTRACE, "--json", "--stack-sample", "0", "-p", "{pid}"],
             ready="memtrace: tracing", collect=memtrace_summary),
@@ -501,7 +504,8 @@ def stacks_bench(args):
     report = {}
     with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
         storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
-        names = ["untraced", "memtrace text", "memtrace text --stacks", "memtrace --stacks --stack-sample 1",
+        names = ["untraced", "memtrace text", "memtrace --stacks --stack-sample 0", "memtrace text --stacks",
+                 "memtrace --stacks --stack-sample 256", "memtrace --stacks --stack-sample 1",
                  "perf record -g (frame pointers)", "perf record --call-graph dwarf"]
         bench("fault storm (64 MiB x %d, THP off), stacks" % args.storm_rounds, storm, parse_storm, names,
               args.rounds, tmp, report)
@@ -511,16 +515,19 @@ def stacks_bench(args):
                     "perf record --call-graph dwarf"]
         bench("python3: 200k dicts built and dumped, stacks", py, parse_python, py_names, args.rounds, tmp, report)
         report["idle_cpu_s"] = idle_cpu(args.rounds, report[list(report)[0]][0]["median_s"], tmp)
+        costs = bpf_costs(storm, ["memtrace text", "memtrace --stacks --stack-sample 0", "memtrace text --stacks",
+                                  "memtrace --stacks --stack-sample 256", "memtrace --stacks --stack-sample 1"], 3, tmp)
         depths = stack_depths(tmp)
     print(f"# memtrace stacks benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
           f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
     for title, rows in report.items():
         if isinstance(rows, list):
             print_table(title, rows, report["idle_cpu_s"])
+    print_bpf_costs(costs)
     print_depths(depths)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runs": report, "depths": depths}, f, indent=1)
+            json.dump({"runs": report, "bpf_costs": costs, "depths": depths}, f, indent=1)
 
 
 class Neighbours:
