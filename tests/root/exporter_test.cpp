@@ -9,6 +9,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
@@ -211,6 +212,27 @@ TEST_F(RootTest, PromtoolChecksAScrapeAndOpenMetricsIsServedWhenAsked)
     std::ofstream(path("scrape.txt")) << text.body;
     RunResult promtool = run({"/bin/sh", "-c", "promtool check metrics < " + path("scrape.txt")});
     EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
+
+    // Every series the shipped alert rules query is one the exporter serves (Prometheus's own `up`
+    // aside): a rule on a name nothing exports would never fire.
+    std::ifstream rules(MEMTRACE_ALERT_RULES);
+    ASSERT_TRUE(rules) << MEMTRACE_ALERT_RULES;
+    const std::regex queried("([a-z_:]+)\\{");
+    int names = 0;
+    for (std::string line; std::getline(rules, line);) {
+        if (line.find("{{") != std::string::npos)
+            continue;  // an annotation's template, not a query
+        for (std::sregex_iterator m(line.begin(), line.end(), queried), end; m != end; ++m) {
+            const std::string name = (*m)[1];
+            if (name == "up")
+                continue;  // Prometheus's own
+            ++names;
+            const bool served = text.body.find("\n" + name + "{") != std::string::npos ||
+                                text.body.find("\n" + name + " ") != std::string::npos;
+            EXPECT_TRUE(served) << "the alert rules query " << name << ", which the exporter does not serve";
+        }
+    }
+    EXPECT_GE(names, 5) << "no series found in the alert rules";
 
     memtrace_test::HttpReply open = exporter.scrape("Accept: application/openmetrics-text; version=1.0.0\r\n");
     ASSERT_EQ(open.status, 200);
