@@ -574,6 +574,17 @@ def exporter_load(seconds, storm_rounds, tmp):
     return load.stdout + f"exporter CPU {cpu:.2f} s over {float(m.group(1)):.1f} s, peak RSS {int(m.group(4)) / 1024:.1f} MB\n"
 
 
+def exporter_idle_cost(idle, seconds, tmp):
+    """memtrace exporter -a's own CPU seconds per second and its RSS beside `idle` sleeping
+    processes and nothing else: what the per-interval reading of the kernel's counts costs."""
+    with Neighbours(0, idle):
+        tf = os.path.join(tmp, "exporter-idle-time.txt")
+        subprocess.run([TIME, "-f", "TIME %e %U %S %M", "-o", tf, MEMTRACE, "exporter", "--listen", "127.0.0.1:0",
+                        "-d", str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", open(tf).read())
+    return (float(m.group(2)) + float(m.group(3))) / seconds, int(m.group(4)) / 1024
+
+
 def counting_bench(args):
     report = {}
     names = ["untraced", "memtrace -a --text", "memtrace exporter", "memtrace text", "floor: tp_btf counter",
@@ -589,17 +600,23 @@ def counting_bench(args):
         costs = bpf_costs(storm, ["memtrace -a --text", "memtrace exporter", "memtrace text",
                                   "floor: tp_btf counter", "floor: tp_btf + ringbuf record"], 3, tmp)
         load = exporter_load(args.load_seconds, args.storm_rounds, tmp)
+        idle_costs = {n: exporter_idle_cost(n, 20, tmp) for n in (0, 100, 1000)}
     print(f"# memtrace counting benchmark (-a, exporter), {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
           f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
     for title, rows in report.items():
         if isinstance(rows, list):
             print_table(title, rows, report["idle_cpu_s"])
     print_bpf_costs(costs)
+    print("\n### memtrace exporter -a's own cost beside idle processes (20 s each)\n")
+    print("| idle processes | exporter CPU s per s | peak RSS MB |")
+    print("| ---: | ---: | ---: |")
+    for n, (cpu, rss) in idle_costs.items():
+        print(f"| {n} | {cpu:.4f} | {rss:.1f} |")
     print(f"\n### memtrace exporter -a under 20 scrapers x 10 scrapes/s for {args.load_seconds} s, fault storm running\n")
     print("```\n" + load + "```")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runs": report, "bpf_costs": costs, "load": load}, f, indent=1)
+            json.dump({"runs": report, "bpf_costs": costs, "load": load, "idle_costs": idle_costs}, f, indent=1)
 
 
 if __name__ == "__main__":
