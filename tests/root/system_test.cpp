@@ -212,3 +212,20 @@ TEST_F(RootTest, SystemWideAndExporterBadInputGetOneLine)
     EXPECT_EQ(unprivileged.exit_code, 1) << unprivileged.err;
     EXPECT_NE(unprivileged.err.find("needs root"), std::string::npos) << unprivileged.err;
 }
+
+// A full disk or a closed pipe ends -a with an error, as it ends every other mode.
+TEST_F(RootTest, SystemWideOutputErrorsEndIt)
+{
+    for (const char* mode : {"--text", "--json"}) {
+        RunResult full = run({"/bin/sh", "-c", fmt::format("{} -a {} -i 0.2 -d 5 >/dev/full", kMemtrace, mode)}, 20);
+        EXPECT_EQ(full.exit_code, 1) << mode << ": " << full.err;
+        EXPECT_NE(full.err.find("No space left on device"), std::string::npos) << mode << ": " << full.err;
+        RunResult pipe = run({"/bin/bash", "-c",
+                              fmt::format("{} -a {} -i 0.2 | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+                                          kMemtrace, mode)},
+                             20);
+        ASSERT_NE(pipe.exit_code, -1) << mode << ": memtrace -a went on after its reader was gone";
+        EXPECT_EQ(pipe.out, "1\n") << mode << ": " << pipe.err;
+        EXPECT_NE(pipe.err.find("Broken pipe"), std::string::npos) << mode << ": " << pipe.err;
+    }
+}
