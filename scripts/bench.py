@@ -71,6 +71,16 @@ def memtrace_summary(out, err):
     return num(m.group(1)), num(m.group(2)), num(d.group(1)) if d else None
 
 
+def record_summary(out, err):
+    """(faults recorded, faults recorded, None) from memtrace record's last line: a trace file has
+    no kernel comparison to read back here (memtrace report shows it)."""
+    m = re.search(r"([\d,]+) records, ([\d,]+) faults in \S+ \(([\d.]+) bytes a fault\)", err)
+    if not m:
+        return None
+    faults = int(m.group(2).replace(",", ""))
+    return faults, faults, None
+
+
 def tracers(tmp):
     pt_out = os.path.join(tmp, "perf-trace.txt")
     return {
@@ -96,6 +106,9 @@ def tracers(tmp):
         "memtrace --stacks --stack-sample 0": Tracer(
             "memtrace stacks calls", [MEMTRACE, "--json", "--stack-sample", "0", "-p", "{pid}"],
             ready="memtrace: tracing", collect=memtrace_summary),
+        "memtrace record": Tracer("memtrace record", [MEMTRACE, "record", "--force", "-o", os.path.join(tmp, "bench.data"),
+                                                      "-p", "{pid}"], ready="memtrace: tracing",
+                                  collect=record_summary),
         "memtrace -a --text": Tracer("memtrace -a", [MEMTRACE, "-a", "--text"], ready="memtrace: counting",
                                      stop_signal=signal.SIGINT),
         "memtrace exporter": Tracer("memtrace exporter", [MEMTRACE, "exporter", "--listen", "127.0.0.1:0"],
@@ -452,6 +465,9 @@ def main():
                     help="only -a and the exporter (issue 14): the storm beside 20 busy, 100 and 1,000 idle "
                          "processes, BPF cost, and 20 scrapers x 10/s for --load-seconds")
     ap.add_argument("--load-seconds", type=int, default=60)
+    ap.add_argument("--record", action="store_true",
+                    help="only memtrace record and report (issue 11): record beside text and live, trace size "
+                         "per fault, report speed and RSS")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it loads BPF)")
@@ -467,6 +483,8 @@ def main():
         return stacks_bench(args)
     if args.counting:
         return counting_bench(args)
+    if args.record:
+        return record_bench(args)
     with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
         storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
         rows = bench("fault storm (64 MiB x %d, THP off)" % args.storm_rounds, storm, parse_storm, names,
@@ -583,6 +601,72 @@ def exporter_idle_cost(idle, seconds, tmp):
                         "-d", str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", open(tf).read())
     return (float(m.group(2)) + float(m.group(3))) / seconds, int(m.group(4)) / 1024
+
+
+def trace_size(workload, tmp):
+    """memtrace record of one gated run of `workload`: (records, faults, bytes of the file)."""
+    data = os.path.join(tmp, "size.data")
+    wl = subprocess.Popen(workload, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    err_path = os.path.join(tmp, "size.err")
+    with open(err_path, "w") as err:
+        rec = subprocess.Popen([MEMTRACE, "record", "-o", data, "-p", str(wl.pid)], stdout=subprocess.DEVNULL,
+                               stderr=err)
+    wait_for(err_path, "memtrace: tracing", rec)
+    wl.communicate(b"g")
+    rec.wait()
+    m = re.search(r"([\d,]+) records, ([\d,]+) faults in", open(err_path).read())
+    return int(m.group(1).replace(",", "")), int(m.group(2).replace(",", "")), os.path.getsize(data), data
+
+
+def report_speed(data, records, rounds):
+    """memtrace report FILE --text: median wall seconds, records per second, peak RSS MB."""
+    walls, rss = [], 0
+    for _ in range(rounds):
+        t0 = time.monotonic()
+        tf = data + ".time"
+        subprocess.run([TIME, "-f", "%M", "-o", tf, MEMTRACE, "report", data, "--text"], stdout=subprocess.DEVNULL,
+                       check=True)
+        walls.append(time.monotonic() - t0)
+        rss = max(rss, int(open(tf).read().split()[-1]))
+    wall = statistics.median(walls)
+    return wall, records / wall, rss / 1024
+
+
+def record_bench(args):
+    report = {}
+    with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
+        storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
+        names = ["untraced", "memtrace text", "memtrace live (pty)", "memtrace record"]
+        bench("fault storm (64 MiB x %d, THP off), record" % args.storm_rounds, storm, parse_storm, names,
+              args.rounds, tmp, report)
+        py = [PYTHON, "-c", PY_SNIPPET]
+        bench("python3: 4 x ([0]*10M + 300k strings), record", py, parse_python, ["untraced", "memtrace text",
+                                                                                  "memtrace record"],
+              args.rounds, tmp, report)
+        report["idle_cpu_s"] = idle_cpu(args.rounds, report[list(report)[0]][0]["median_s"], tmp)
+        sizes = {}
+        for name, workload in [("fault storm x %d" % args.storm_rounds, storm), ("python3", py),
+                               ("fault storm x %d" % (10 * args.storm_rounds),
+                                [STORM, "--wait", "--rounds", str(10 * args.storm_rounds)])]:
+            records, faults, size, data = trace_size(workload, tmp)
+            wall, per_s, rss = report_speed(data, records, args.rounds)
+            sizes[name] = {"records": records, "faults": faults, "bytes": size, "bytes_per_fault": size / faults,
+                           "report_s": wall, "records_per_s": per_s, "report_rss_mb": rss}
+            os.unlink(data)
+    print(f"# memtrace record/report benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
+          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
+    for title, rows in report.items():
+        if isinstance(rows, list):
+            print_table(title, rows, report["idle_cpu_s"])
+    print("\n### Trace files and memtrace report FILE --text\n")
+    print("| workload | records | faults | file | bytes per fault | report s (median) | records/s | report peak RSS MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in sizes.items():
+        print(f"| {name} | {r['records']:,} | {r['faults']:,} | {r['bytes'] / 1e6:.1f} MB | {r['bytes_per_fault']:.2f} | "
+              f"{r['report_s']:.3f} | {r['records_per_s'] / 1e6:.1f} M | {r['report_rss_mb']:.1f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"runs": report, "traces": sizes}, f, indent=1)
 
 
 def counting_bench(args):
