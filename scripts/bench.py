@@ -382,6 +382,15 @@ def print_table(title, rows, idle_cpu_s):
               f"{r['cpu_ratio']:.2f}x | {cpu} | {rss} | {lost} | {dropped} |")
 
 
+def print_runs(what, args, report):
+    """The heading of a benchmark's output, and its timing tables."""
+    print(f"# memtrace {what}, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
+          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
+    for title, rows in report.items():
+        if isinstance(rows, list) and title != "bpf_costs":
+            print_table(title, rows, report["idle_cpu_s"])
+
+
 def bpf_costs(workload_argv, names, rounds, tmp):
     """Each tracer's BPF programs, timed by the kernel itself (kernel.bpf_stats_enabled): ns per
     run and per fault of the workload. Not subject to the machine's noise the way wall time is, but
@@ -503,11 +512,7 @@ def main():
         if not args.quick:
             cost_names[1:1] = ["memtrace text --latency", "memtrace text --stacks", "bpftrace count"]
         report["bpf_costs"] = bpf_costs(storm, cost_names, 3, tmp)
-    print(f"# memtrace benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
-          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
-    for title, rows in report.items():
-        if isinstance(rows, list) and title != "bpf_costs":
-            print_table(title, rows, report["idle_cpu_s"])
+    print_runs("benchmark", args, report)
     print_bpf_costs(report["bpf_costs"])
     print(f"\nmemtrace start to attached (memtrace -p against an idle process): {report['attach_s']:.3f} s")
     print(f"memtrace's own CPU against an idle process for as long as the untraced storm "
@@ -536,11 +541,7 @@ def stacks_bench(args):
         costs = bpf_costs(storm, ["memtrace text", "memtrace --stacks --stack-sample 0", "memtrace text --stacks",
                                   "memtrace --stacks --stack-sample 256", "memtrace --stacks --stack-sample 1"], 3, tmp)
         depths = stack_depths(tmp)
-    print(f"# memtrace stacks benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
-          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
-    for title, rows in report.items():
-        if isinstance(rows, list):
-            print_table(title, rows, report["idle_cpu_s"])
+    print_runs("stacks benchmark", args, report)
     print_bpf_costs(costs)
     print_depths(depths)
     if args.json:
@@ -653,11 +654,7 @@ def record_bench(args):
             sizes[name] = {"records": records, "faults": faults, "bytes": size, "bytes_per_fault": size / faults,
                            "report_s": wall, "records_per_s": per_s, "report_rss_mb": rss}
             os.unlink(data)
-    print(f"# memtrace record/report benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
-          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
-    for title, rows in report.items():
-        if isinstance(rows, list):
-            print_table(title, rows, report["idle_cpu_s"])
+    print_runs("record/report benchmark", args, report)
     print("\n### Trace files and memtrace report FILE --text\n")
     print("| workload | records | faults | file | bytes per fault | report s (median) | records/s | report peak RSS MB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -685,11 +682,7 @@ def counting_bench(args):
                                   "floor: tp_btf counter", "floor: tp_btf + ringbuf record"], 3, tmp)
         load = exporter_load(args.load_seconds, args.storm_rounds, tmp)
         idle_costs = {n: exporter_idle_cost(n, 20, tmp) for n in (0, 100, 1000)}
-    print(f"# memtrace counting benchmark (-a, exporter), {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
-          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
-    for title, rows in report.items():
-        if isinstance(rows, list):
-            print_table(title, rows, report["idle_cpu_s"])
+    print_runs("counting benchmark (-a, exporter)", args, report)
     print_bpf_costs(costs)
     print("\n### memtrace exporter -a's own cost beside idle processes (20 s each)\n")
     print("| idle processes | exporter CPU s per s | peak RSS MB |")
