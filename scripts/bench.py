@@ -24,6 +24,7 @@ BUILD = os.path.join(ROOT, "build")
 MEMTRACE = os.path.join(BUILD, "user", "memtrace")
 STORM = os.path.join(BUILD, "tests", "bench", "fault_storm")
 FLOOR = os.path.join(BUILD, "tests", "bench", "memtrace-floor")
+EXPORTER_LOAD = os.path.join(BUILD, "tests", "bench", "exporter_load")
 TIME = "/usr/bin/time"
 PYTHON = "/usr/bin/python3"
 
@@ -70,6 +71,16 @@ def memtrace_summary(out, err):
     return num(m.group(1)), num(m.group(2)), num(d.group(1)) if d else None
 
 
+def record_summary(out, err):
+    """(faults recorded, faults recorded, None) from memtrace record's last line: a trace file has
+    no kernel comparison to read back here (memtrace report shows it)."""
+    m = re.search(r"([\d,]+) records, ([\d,]+) faults in \S+ \(([\d.]+) bytes a fault\)", err)
+    if not m:
+        return None
+    faults = int(m.group(2).replace(",", ""))
+    return faults, faults, None
+
+
 def tracers(tmp):
     pt_out = os.path.join(tmp, "perf-trace.txt")
     return {
@@ -89,11 +100,19 @@ def tracers(tmp):
         "memtrace --stacks --stack-sample 1": Tracer(
             "memtrace stacks all", [MEMTRACE, "--json", "--stack-sample", "1", "-p", "{pid}"],
             ready="memtrace: tracing", collect=memtrace_summary),
+        "memtrace --stacks --stack-sample 256": Tracer(
+            "memtrace stacks 256", [MEMTRACE, "--json", "--stack-sample", "256", "-p", "{pid}"],
+            ready="memtrace: tracing", collect=memtrace_summary),
         "memtrace --stacks --stack-sample 0": Tracer(
             "memtrace stacks calls", [MEMTRACE, "--json", "--stack-sample", "0", "-p", "{pid}"],
             ready="memtrace: tracing", collect=memtrace_summary),
+        "memtrace record": Tracer("memtrace record", [MEMTRACE, "record", "--force", "-o", os.path.join(tmp, "bench.data"),
+                                                      "-p", "{pid}"], ready="memtrace: tracing",
+                                  collect=record_summary),
         "memtrace -a --text": Tracer("memtrace -a", [MEMTRACE, "-a", "--text"], ready="memtrace: counting",
                                      stop_signal=signal.SIGINT),
+        "memtrace exporter": Tracer("memtrace exporter", [MEMTRACE, "exporter", "--listen", "127.0.0.1:0"],
+                                    ready="memtrace exporter: serving", stop_signal=signal.SIGINT),
         "perf record -g (frame pointers)": Tracer(
             "perf record fp", ["perf", "record", "-q", "-e", "page-faults", "-c", "1", "-g", "-o",
                                os.path.join(tmp, "perf-fp.data"), "-p", "{pid}"],
@@ -363,6 +382,15 @@ def print_table(title, rows, idle_cpu_s):
               f"{r['cpu_ratio']:.2f}x | {cpu} | {rss} | {lost} | {dropped} |")
 
 
+def print_runs(what, args, report):
+    """The heading of a benchmark's output, and its timing tables."""
+    print(f"# memtrace {what}, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
+          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
+    for title, rows in report.items():
+        if isinstance(rows, list) and title != "bpf_costs":
+            print_table(title, rows, report["idle_cpu_s"])
+
+
 def bpf_costs(workload_argv, names, rounds, tmp):
     """Each tracer's BPF programs, timed by the kernel itself (kernel.bpf_stats_enabled): ns per
     run and per fault of the workload. Not subject to the machine's noise the way wall time is, but
@@ -442,6 +470,13 @@ def main():
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--stacks", action="store_true",
                     help="only the stack configurations (issue 13): storm, python3, depths, beside perf record")
+    ap.add_argument("--counting", action="store_true",
+                    help="only -a and the exporter (issue 14): the storm beside 20 busy, 100 and 1,000 idle "
+                         "processes, BPF cost, and 20 scrapers x 10/s for --load-seconds")
+    ap.add_argument("--load-seconds", type=int, default=60)
+    ap.add_argument("--record", action="store_true",
+                    help="only memtrace record and report (issue 11): record beside text and live, trace size "
+                         "per fault, report speed and RSS")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it loads BPF)")
@@ -455,6 +490,10 @@ def main():
     report = {}
     if args.stacks:
         return stacks_bench(args)
+    if args.counting:
+        return counting_bench(args)
+    if args.record:
+        return record_bench(args)
     with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
         storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
         rows = bench("fault storm (64 MiB x %d, THP off)" % args.storm_rounds, storm, parse_storm, names,
@@ -473,11 +512,7 @@ def main():
         if not args.quick:
             cost_names[1:1] = ["memtrace text --latency", "memtrace text --stacks", "bpftrace count"]
         report["bpf_costs"] = bpf_costs(storm, cost_names, 3, tmp)
-    print(f"# memtrace benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
-          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
-    for title, rows in report.items():
-        if isinstance(rows, list) and title != "bpf_costs":
-            print_table(title, rows, report["idle_cpu_s"])
+    print_runs("benchmark", args, report)
     print_bpf_costs(report["bpf_costs"])
     print(f"\nmemtrace start to attached (memtrace -p against an idle process): {report['attach_s']:.3f} s")
     print(f"memtrace's own CPU against an idle process for as long as the untraced storm "
@@ -492,7 +527,8 @@ def stacks_bench(args):
     report = {}
     with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
         storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
-        names = ["untraced", "memtrace text", "memtrace text --stacks", "memtrace --stacks --stack-sample 1",
+        names = ["untraced", "memtrace text", "memtrace --stacks --stack-sample 0", "memtrace text --stacks",
+                 "memtrace --stacks --stack-sample 256", "memtrace --stacks --stack-sample 1",
                  "perf record -g (frame pointers)", "perf record --call-graph dwarf"]
         bench("fault storm (64 MiB x %d, THP off), stacks" % args.storm_rounds, storm, parse_storm, names,
               args.rounds, tmp, report)
@@ -502,16 +538,162 @@ def stacks_bench(args):
                     "perf record --call-graph dwarf"]
         bench("python3: 200k dicts built and dumped, stacks", py, parse_python, py_names, args.rounds, tmp, report)
         report["idle_cpu_s"] = idle_cpu(args.rounds, report[list(report)[0]][0]["median_s"], tmp)
+        costs = bpf_costs(storm, ["memtrace text", "memtrace --stacks --stack-sample 0", "memtrace text --stacks",
+                                  "memtrace --stacks --stack-sample 256", "memtrace --stacks --stack-sample 1"], 3, tmp)
         depths = stack_depths(tmp)
-    print(f"# memtrace stacks benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.uname().release}, "
-          f"{os.cpu_count()} CPUs, {args.rounds} rounds, medians")
-    for title, rows in report.items():
-        if isinstance(rows, list):
-            print_table(title, rows, report["idle_cpu_s"])
+    print_runs("stacks benchmark", args, report)
+    print_bpf_costs(costs)
     print_depths(depths)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runs": report, "depths": depths}, f, indent=1)
+            json.dump({"runs": report, "bpf_costs": costs, "depths": depths}, f, indent=1)
+
+
+class Neighbours:
+    """Other processes on the machine while the storm runs: `busy` ones faulting steadily (1 MiB
+    mapped, touched and unmapped every 20 ms: ~12,800 faults/s each) or `idle` ones (sleep)."""
+
+    def __init__(self, busy=0, idle=0):
+        self.procs = [subprocess.Popen([STORM, "--rounds", "100000000", "--mib", "1", "--sleep-ms", "20"],
+                                       stdout=subprocess.DEVNULL) for _ in range(busy)]
+        self.procs += [subprocess.Popen(["sleep", "100000"]) for _ in range(idle)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
+
+
+def exporter_load(seconds, storm_rounds, tmp):
+    """20 scrapers at 10 scrapes/s each against `memtrace exporter -a` while the storm runs
+    (restarted until the load ends): exporter_load's lines, and the exporter's CPU."""
+    err_path = os.path.join(tmp, "exporter.err")
+    tf = os.path.join(tmp, "exporter-time.txt")
+    with open(err_path, "w") as err:
+        exporter = subprocess.Popen([TIME, "-f", "TIME %e %U %S %M", "-o", tf, MEMTRACE, "exporter", "--listen",
+                                     "127.0.0.1:0"], stdout=subprocess.DEVNULL, stderr=err)
+    if not wait_for(err_path, "Ctrl-C to end", exporter):
+        raise RuntimeError("exporter did not start: " + open(err_path).read())
+    port = re.search(r"http://127\.0\.0\.1:(\d+)/", open(err_path).read()).group(1)
+    memtrace_pid = open(f"/proc/{exporter.pid}/task/{exporter.pid}/children").read().split()[0]
+    storm = subprocess.Popen(["/bin/sh", "-c", f"while :; do {STORM} --rounds {storm_rounds} >/dev/null; done"])
+    load = subprocess.run([EXPORTER_LOAD, "--port", port, "--pid", memtrace_pid, "--scrapers", "20", "--rate", "10",
+                           "--seconds", str(seconds)], capture_output=True, text=True)
+    subprocess.run(["pkill", "-P", str(storm.pid)])
+    storm.kill()
+    storm.wait()
+    os.kill(int(memtrace_pid), signal.SIGINT)
+    exporter.wait()
+    m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", open(tf).read())
+    cpu = float(m.group(2)) + float(m.group(3))
+    return load.stdout + f"exporter CPU {cpu:.2f} s over {float(m.group(1)):.1f} s, peak RSS {int(m.group(4)) / 1024:.1f} MB\n"
+
+
+def exporter_idle_cost(idle, seconds, tmp):
+    """memtrace exporter -a's own CPU seconds per second and its RSS beside `idle` sleeping
+    processes and nothing else: what the per-interval reading of the kernel's counts costs."""
+    with Neighbours(0, idle):
+        tf = os.path.join(tmp, "exporter-idle-time.txt")
+        subprocess.run([TIME, "-f", "TIME %e %U %S %M", "-o", tf, MEMTRACE, "exporter", "--listen", "127.0.0.1:0",
+                        "-d", str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", open(tf).read())
+    return (float(m.group(2)) + float(m.group(3))) / seconds, int(m.group(4)) / 1024
+
+
+def trace_size(workload, tmp):
+    """memtrace record of one gated run of `workload`: (records, faults, bytes of the file)."""
+    data = os.path.join(tmp, "size.data")
+    wl = subprocess.Popen(workload, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    err_path = os.path.join(tmp, "size.err")
+    with open(err_path, "w") as err:
+        rec = subprocess.Popen([MEMTRACE, "record", "-o", data, "-p", str(wl.pid)], stdout=subprocess.DEVNULL,
+                               stderr=err)
+    wait_for(err_path, "memtrace: tracing", rec)
+    wl.communicate(b"g")
+    rec.wait()
+    m = re.search(r"([\d,]+) records, ([\d,]+) faults in", open(err_path).read())
+    return int(m.group(1).replace(",", "")), int(m.group(2).replace(",", "")), os.path.getsize(data), data
+
+
+def report_speed(data, records, rounds):
+    """memtrace report FILE --text: median wall seconds, records per second, peak RSS MB."""
+    walls, rss = [], 0
+    for _ in range(rounds):
+        t0 = time.monotonic()
+        tf = data + ".time"
+        subprocess.run([TIME, "-f", "%M", "-o", tf, MEMTRACE, "report", data, "--text"], stdout=subprocess.DEVNULL,
+                       check=True)
+        walls.append(time.monotonic() - t0)
+        rss = max(rss, int(open(tf).read().split()[-1]))
+    wall = statistics.median(walls)
+    return wall, records / wall, rss / 1024
+
+
+def record_bench(args):
+    report = {}
+    with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
+        storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
+        names = ["untraced", "memtrace text", "memtrace live (pty)", "memtrace record"]
+        bench("fault storm (64 MiB x %d, THP off), record" % args.storm_rounds, storm, parse_storm, names,
+              args.rounds, tmp, report)
+        py = [PYTHON, "-c", PY_SNIPPET]
+        bench("python3: 4 x ([0]*10M + 300k strings), record", py, parse_python, ["untraced", "memtrace text",
+                                                                                  "memtrace record"],
+              args.rounds, tmp, report)
+        report["idle_cpu_s"] = idle_cpu(args.rounds, report[list(report)[0]][0]["median_s"], tmp)
+        sizes = {}
+        for name, workload in [("fault storm x %d" % args.storm_rounds, storm), ("python3", py),
+                               ("fault storm x %d" % (10 * args.storm_rounds),
+                                [STORM, "--wait", "--rounds", str(10 * args.storm_rounds)])]:
+            records, faults, size, data = trace_size(workload, tmp)
+            wall, per_s, rss = report_speed(data, records, args.rounds)
+            sizes[name] = {"records": records, "faults": faults, "bytes": size, "bytes_per_fault": size / faults,
+                           "report_s": wall, "records_per_s": per_s, "report_rss_mb": rss}
+            os.unlink(data)
+    print_runs("record/report benchmark", args, report)
+    print("\n### Trace files and memtrace report FILE --text\n")
+    print("| workload | records | faults | file | bytes per fault | report s (median) | records/s | report peak RSS MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in sizes.items():
+        print(f"| {name} | {r['records']:,} | {r['faults']:,} | {r['bytes'] / 1e6:.1f} MB | {r['bytes_per_fault']:.2f} | "
+              f"{r['report_s']:.3f} | {r['records_per_s'] / 1e6:.1f} M | {r['report_rss_mb']:.1f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"runs": report, "traces": sizes}, f, indent=1)
+
+
+def counting_bench(args):
+    report = {}
+    names = ["untraced", "memtrace -a --text", "memtrace exporter", "memtrace text", "floor: tp_btf counter",
+             "floor: tp_btf + ringbuf record"]
+    with tempfile.TemporaryDirectory(prefix="memtrace-bench-") as tmp:
+        storm = [STORM, "--wait", "--rounds", str(args.storm_rounds)]
+        for title, busy, idle in [("alone", 0, 0), ("beside 20 busy processes", 20, 0),
+                                  ("beside 100 idle processes", 0, 100), ("beside 1,000 idle processes", 0, 1000)]:
+            with Neighbours(busy, idle):
+                bench(f"fault storm (64 MiB x {args.storm_rounds}) {title}", storm, parse_storm, names, args.rounds,
+                      tmp, report)
+        report["idle_cpu_s"] = idle_cpu(args.rounds, report[list(report)[0]][0]["median_s"], tmp)
+        costs = bpf_costs(storm, ["memtrace -a --text", "memtrace exporter", "memtrace text",
+                                  "floor: tp_btf counter", "floor: tp_btf + ringbuf record"], 3, tmp)
+        load = exporter_load(args.load_seconds, args.storm_rounds, tmp)
+        idle_costs = {n: exporter_idle_cost(n, 20, tmp) for n in (0, 100, 1000)}
+    print_runs("counting benchmark (-a, exporter)", args, report)
+    print_bpf_costs(costs)
+    print("\n### memtrace exporter -a's own cost beside idle processes (20 s each)\n")
+    print("| idle processes | exporter CPU s per s | peak RSS MB |")
+    print("| ---: | ---: | ---: |")
+    for n, (cpu, rss) in idle_costs.items():
+        print(f"| {n} | {cpu:.4f} | {rss:.1f} |")
+    print(f"\n### memtrace exporter -a under 20 scrapers x 10 scrapes/s for {args.load_seconds} s, fault storm running\n")
+    print("```\n" + load + "```")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"runs": report, "bpf_costs": costs, "load": load, "idle_costs": idle_costs}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -350,3 +350,29 @@ TEST(PrometheusMetrics, HostileNamesStayInsideTheirLabel)
 }
 
 }  // namespace
+
+// An interval's BRK+ and MMAP+ are what grew in it; the summary's, what grew over the whole run
+// (a process that grew its heap early and exited must not show 0 there).
+TEST(ActivityText, SummaryShowsTheWholeRunsGrowth)
+{
+    Report r;
+    r.system_wide = true;
+    r.elapsed_s = 5;
+    r.interval_s = 1;
+    ActivityRow row;
+    row.pid = 7;
+    row.comm = "python3";
+    row.faults = 100;
+    row.by_kind[MT_KIND_HEAP] = 100;
+    row.brk_grown = 3 << 20;
+    row.mmap_bytes = 5 << 20;
+    r.activity.push_back(row);
+    std::ostringstream interval;
+    memtrace::render_activity_text(interval, r, false);
+    EXPECT_EQ(interval.str().find(" 3M "), std::string::npos) << interval.str();
+    r.final = true;
+    std::ostringstream summary;
+    memtrace::render_activity_text(summary, r, false);
+    EXPECT_NE(summary.str().find(" 3M "), std::string::npos) << summary.str();
+    EXPECT_NE(summary.str().find(" 5M "), std::string::npos) << summary.str();
+}

@@ -2,8 +2,9 @@
 // seconds the storm took (its own clock, so tracer start-up is not in the figure), the faults the
 // kernel counted for it, and the CPU time it used (where a tracer's BPF programs are charged).
 //
-// Usage: fault_storm [--rounds N] [--mib M] [--mappings K] [--wait]
+// Usage: fault_storm [--rounds N] [--mib M] [--mappings K] [--sleep-ms S] [--wait]
 //   --mappings K: first create K small live mappings that do not merge (the mapping model's size)
+//   --sleep-ms S: sleep S ms after each round (a steadily faulting neighbour, not a storm)
 //   --wait: read one byte from stdin before the storm (lets a tracer attach first)
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -39,7 +40,7 @@ static double cpu_seconds(void)
 
 int main(int argc, char **argv)
 {
-	int rounds = 48, mib = 64, mappings = 0, wait = 0;
+	int rounds = 48, mib = 64, mappings = 0, wait = 0, sleep_ms = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
 			rounds = atoi(argv[++i]);
@@ -47,10 +48,12 @@ int main(int argc, char **argv)
 			mib = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--mappings") && i + 1 < argc)
 			mappings = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--sleep-ms") && i + 1 < argc)
+			sleep_ms = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--wait"))
 			wait = 1;
 		else {
-			fprintf(stderr, "usage: %s [--rounds N] [--mib M] [--mappings K] [--wait]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--rounds N] [--mib M] [--mappings K] [--sleep-ms S] [--wait]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -82,6 +85,8 @@ int main(int argc, char **argv)
 		for (size_t off = 0; off < len; off += page)
 			((volatile char *)p)[off] = 1;
 		munmap(p, len);
+		if (sleep_ms)
+			usleep((useconds_t)sleep_ms * 1000);
 	}
 	double t1 = now();
 	printf("seconds %.6f faults %ld cpu %.6f\n", t1 - t0, faults() - f0, cpu_seconds() - c0);

@@ -16,6 +16,7 @@
 #include "pipeline/pipeline.h"
 #include "serve/metrics_server.h"
 #include "source/count_session.h"
+#include "source/proc_probe.h"
 #include "source/proc_status.h"
 #include "symbols/code_namer.h"
 #include "version.h"
@@ -35,6 +36,8 @@ void check_options(const ExporterOptions& o)
     int narrowed = (o.all ? 1 : 0) + (!o.cgroup.empty() ? 1 : 0) + (o.pid ? 1 : 0);
     if (narrowed > 1)
         throw std::runtime_error("give one of -a, --cgroup PATH and -p PID (--comm may narrow any of them)");
+    if (o.pid)
+        check_traceable_pid(o.pid);  // a dead pid is an error, not an endpoint that stays empty
 }
 
 // The series served: built by the pipeline's thread at each report, read by the server's.

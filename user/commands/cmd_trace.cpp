@@ -288,8 +288,7 @@ int run_system(const TraceOptions& o, const LiveRunExtras& extras)
             output->interval(report);
     });
     CountSession session(count_options(o, o.duration_s), sink);
-    if (!extras.quiet)
-        fmt::print(stderr, "memtrace: counting the faults of {}... Ctrl-C to end\n", terminal_safe(filter_text(o)));
+    fmt::print(stderr, "memtrace: counting the faults of {}... Ctrl-C to end\n", terminal_safe(filter_text(o)));
     session.run({});
     return 0;
 }
@@ -376,7 +375,7 @@ int run_live(const TraceOptions& o, const LiveRunExtras& extras)
     if (mode != OutputMode::Live && session.exited_while_attaching())
         fmt::print(stderr, "memtrace: pid {} exited while memtrace attached: the summary shows what was seen\n",
                    session.target());
-    else if (mode != OutputMode::Live && !extras.quiet)
+    else if (mode != OutputMode::Live)  // record too: the user knows when tracing has started
         fmt::print(stderr, "memtrace: tracing {} {} ({}){}... Ctrl-C to end\n", session.launched() ? "command" : "pid",
                    session.target(), terminal_safe(session.comm()), o.follow ? " and its children" : "");
 

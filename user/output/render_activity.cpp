@@ -87,8 +87,11 @@ void render_activity_text(std::ostream& out, const Report& r, bool by_cgroup)
         std::string rss = row.rss_known ? human_bytes(row.rss_bytes) : "-";
         std::string rates = fmt::format("{:>10} {:>8} {:>12}", with_commas(per_second(row.interval_faults, r.interval_s)),
                                         with_commas(per_second(row.interval_major, r.interval_s)), with_commas(row.faults));
-        std::string tail = fmt::format("  {:<26} {:>8} {:>8} {:>8}", leading_kinds(row),
-                                       human_bytes(row.interval_brk_grown), human_bytes(row.interval_mmap_bytes), rss);
+        // An interval shows what grew in it; the summary, what grew over the whole run.
+        const uint64_t brk = r.final ? row.brk_grown : row.interval_brk_grown;
+        const uint64_t mmap = r.final ? row.mmap_bytes : row.interval_mmap_bytes;
+        std::string tail = fmt::format("  {:<26} {:>8} {:>8} {:>8}", leading_kinds(row), human_bytes(brk),
+                                       human_bytes(mmap), rss);
         std::string cgroup = terminal_safe(row.cgroup.empty() ? "-" : row.cgroup);
         if (by_cgroup)
             fmt::print(out, "{} {:>6} {}{}\n", fit(cgroup, 40), row.processes, rates, tail);
