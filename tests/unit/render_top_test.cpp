@@ -148,6 +148,17 @@ TEST(RenderTop, KindsCutAtAWholeKind)
     EXPECT_EQ(f.lines[2].substr(41, 19), "rodata 60%         ");
 }
 
+TEST(RenderTop, KindsUnderOnePercentAreLeftOut)
+{
+    Report r = sample();
+    ActivityRow& a = r.activity[0];
+    a.interval_by_kind = {};
+    a.interval_by_kind[MT_KIND_ANON] = 995;
+    a.interval_by_kind[MT_KIND_HEAP] = 5;
+    const TopFrame f = frame(r);
+    EXPECT_EQ(f.lines[2].substr(41, 19), "anon 99%           ");
+}
+
 TEST(RenderTop, LongCommIsCut)
 {
     Report r = sample();

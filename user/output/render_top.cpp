@@ -169,12 +169,13 @@ std::string cell_safe(const std::string& name)
     return out;
 }
 
-// The leading kinds that fit in `width` whole ("heap 62%, anon 30%", else "heap 62%").
+// The leading kinds that fit in `width` whole ("heap 62%, anon 30%", else "heap 62%"), without
+// the ones under 1% ("anon 99%, heap 0%" says less than "anon 99%").
 std::string kinds_text(const ActivityRow& row, size_t width)
 {
     for (size_t n = 3; n > 1; --n) {
         std::string s = leading_kinds(row, n);
-        if (display_width(s) <= width)
+        if (display_width(s) <= width && s.find(" 0%") == std::string::npos)
             return fit(s, width);
     }
     return fit(leading_kinds(row, 1), width);
