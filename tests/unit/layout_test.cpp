@@ -204,8 +204,9 @@ TEST_F(LayoutTest, RegionsSplitByMprotectStillTileWithoutOverlap)
         mapped += r.end - r.start;
     for (size_t i = 0; i < rows.size(); ++i) {
         EXPECT_LT(rows[i].start, rows[i].end) << i;
-        if (i)
+        if (i) {
             EXPECT_LE(rows[i - 1].end, rows[i].start) << i << " " << rows[i].segment;
+        }
         covered += rows[i].end - rows[i].start;
     }
     EXPECT_EQ(covered, mapped) << "each address in exactly one row";

@@ -56,7 +56,7 @@ public:
         c.hdr = memtrace::header(MT_REC_PROCESS_COUNTS, pid, now_);
         c.hdr.flags = exited ? MT_PROCESS_EXITED : 0;
         c.cgroup_id = cgroup;
-        std::strncpy(c.comm, comm, sizeof(c.comm));
+        std::strncpy(c.comm, comm, sizeof(c.comm) - 1);  // NUL-terminated, as the kernel's comm
         c.counts.faults[MT_KIND_HEAP][0] = heap;
         c.counts.faults[MT_KIND_ANON][1] = kernel_anon;
         c.counts.faults[MT_KIND_FILE][0] = major_file;

@@ -26,7 +26,7 @@ using memtrace_test::TestTrace;
 namespace {
 
 constexpr uint32_t kPid = 100;
-constexpr uint64_t kFile = 0x555555554000, kHeap = 0x555555559000, kHeapEnd = 0x55555557a000;
+constexpr uint64_t kHeap = 0x555555559000, kHeapEnd = 0x55555557a000;
 constexpr uint64_t kAnon = 0x7f0000000000, kStack = 0x7ffffffde000, kStackTop = 0x7ffffffff000;
 const char* const kMaps =
     "555555554000-555555556000 r--p 00000000 fe:00 247101                     /usr/bin/app.dat\n"
