@@ -314,7 +314,7 @@ def stack_depths(tmp):
 def print_depths(rows):
     print("\n### Stack depth on python3 (200k dicts built and dumped), one run each\n")
     print("| tracer | fault stacks | with >= 5 frames | brk/mmap/munmap/mremap calls | unwound to the entry | "
-          "truncated | lost | memtrace CPU s | µs per unwound stack | peak RSS MB | perf.data MB |")
+          "truncated | lost | memtrace CPU s | µs per unwound stack | peak RSS MB (memtrace or python3) | perf.data MB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in rows.items():
         pct = lambda v: f"{100 * v:.1f}%"

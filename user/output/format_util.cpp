@@ -23,6 +23,15 @@ std::string with_commas(uint64_t n)
     return out;
 }
 
+uint64_t per_second(uint64_t n, double seconds)
+{
+    if (!(seconds > 0))
+        return n;
+    const double rate = n / seconds + 0.5;
+    // A count over a tiny interval can be past what 64 bits hold: converting it would be undefined.
+    return rate >= 18446744073709551615.0 ? UINT64_MAX : static_cast<uint64_t>(rate);
+}
+
 std::string human_bytes(uint64_t bytes)
 {
     static const char* units[] = {"", "K", "M", "G", "T", "P", "E"};

@@ -10,6 +10,8 @@ namespace memtrace {
 
 std::string with_commas(uint64_t n);        // 1234567 -> "1,234,567"
 std::string human_bytes(uint64_t bytes);    // 1536 -> "1.5K", 4096 -> "4K", 3 << 20 -> "3M"
+// `n` a second over `seconds`, rounded (`n` itself over no time; saturated, never undefined).
+uint64_t per_second(uint64_t n, double seconds);
 // "▁▂▅█": the last `width` values, scaled between their minimum (or 0 when from_zero) and maximum.
 std::string sparkline(const std::vector<uint64_t>& values, size_t width, bool from_zero = false);
 std::string bar(uint64_t value, uint64_t max, size_t width);               // "████▌" scaled to max

@@ -44,15 +44,6 @@ nlohmann::json row_json(const ActivityRow& row)
 
 }  // namespace
 
-uint64_t per_second(uint64_t n, double seconds)
-{
-    if (!(seconds > 0))
-        return n;
-    const double rate = n / seconds + 0.5;
-    // A count over a tiny interval can be past what 64 bits hold: converting it would be undefined.
-    return rate >= 18446744073709551615.0 ? UINT64_MAX : static_cast<uint64_t>(rate);
-}
-
 std::string leading_kinds(const ActivityRow& row, size_t n)
 {
     const auto& counts = std::accumulate(row.interval_by_kind.begin(), row.interval_by_kind.end(), uint64_t{0})

@@ -15,9 +15,6 @@ namespace memtrace {
 // them when the interval had none), at most `n`.
 std::string leading_kinds(const ActivityRow& row, size_t n = 2);
 
-// `n` a second over `seconds`, rounded (`n` itself over no time; saturated, never undefined).
-uint64_t per_second(uint64_t n, double seconds);
-
 void render_activity_text(std::ostream& out, const Report& r, bool by_cgroup);
 nlohmann::json activity_to_json(const Report& r);
 

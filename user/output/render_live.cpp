@@ -29,10 +29,9 @@ std::string histogram_row(const char* title, const Log2Histogram& h, const char*
 
 std::string title_line(const Report& r, const LiveTitle& title)
 {
-    double rate = r.interval_s > 0 ? r.interval_faults / r.interval_s : 0;
     return fmt::format("memtrace {} {:.1f}s{}  faults {} ({}/s) major {} dropped {}{}", terminal_safe(title.target),
                        r.elapsed_s, title.state.empty() ? "" : " " + title.state, with_commas(r.faults),
-                       with_commas(static_cast<uint64_t>(rate)), with_commas(r.major), with_commas(r.dropped),
+                       with_commas(per_second(r.interval_faults, r.interval_s)), with_commas(r.major), with_commas(r.dropped),
                        r.overflow_faults ? " overflow " + with_commas(r.overflow_faults) : "");
 }
 
@@ -99,7 +98,7 @@ std::vector<std::string> render_live_panel(const Report& r, const LiveTitle& tit
         DiagramStyle style;
         const double interval_s = r.interval_s;
         style.format_value = [interval_s](uint64_t faults) {
-            return with_commas(static_cast<uint64_t>(interval_s > 0 ? faults / interval_s : faults));
+            return with_commas(per_second(faults, interval_s));
         };
         body = render_diagram(diagram_rows(r), style, width, body_height);
     } else {
@@ -172,10 +171,9 @@ std::vector<std::string> render_live_frame(const Report& r, const LiveTitle& tit
         }
         if (shown == rows)
             break;
-        double seg_rate = r.interval_s > 0 ? s.interval_faults / r.interval_s : 0;
         lines.push_back(fit(labels[shown], label_w) +
                         fmt::format(" {:>10} {:>9} {:>7} ", with_commas(s.faults),
-                                    with_commas(static_cast<uint64_t>(seg_rate)), with_commas(s.major)) +
+                                    with_commas(per_second(s.interval_faults, r.interval_s)), with_commas(s.major)) +
                         bar(s.faults, max_faults, bar_w));
         ++shown;
     }
