@@ -71,16 +71,6 @@ def memtrace_summary(out, err):
     return num(m.group(1)), num(m.group(2)), num(d.group(1)) if d else None
 
 
-def record_summary(out, err):
-    """(faults recorded, faults recorded, None) from memtrace record's last line: a trace file has
-    no kernel comparison to read back here (memtrace report shows it)."""
-    m = re.search(r"([\d,]+) records, ([\d,]+) faults in \S+ \(([\d.]+) bytes a fault\)", err)
-    if not m:
-        return None
-    faults = int(m.group(2).replace(",", ""))
-    return faults, faults, None
-
-
 def tracers(tmp):
     pt_out = os.path.join(tmp, "perf-trace.txt")
     return {
@@ -107,8 +97,7 @@ def tracers(tmp):
             "memtrace stacks calls", [MEMTRACE, "--json", "--stack-sample", "0", "-p", "{pid}"],
             ready="memtrace: tracing", collect=memtrace_summary),
         "memtrace record": Tracer("memtrace record", [MEMTRACE, "record", "--force", "-o", os.path.join(tmp, "bench.data"),
-                                                      "-p", "{pid}"], ready="memtrace: tracing",
-                                  collect=record_summary),
+                                                      "-p", "{pid}"], ready="memtrace: tracing"),
         "memtrace -a --text": Tracer("memtrace -a", [MEMTRACE, "-a", "--text"], ready="memtrace: counting",
                                      stop_signal=signal.SIGINT),
         "memtrace exporter": Tracer("memtrace exporter", [MEMTRACE, "exporter", "--listen", "127.0.0.1:0"],
@@ -616,7 +605,12 @@ def trace_size(workload, tmp):
     wl.communicate(b"g")
     rec.wait()
     m = re.search(r"([\d,]+) records, ([\d,]+) faults in", open(err_path).read())
-    return int(m.group(1).replace(",", "")), int(m.group(2).replace(",", "")), os.path.getsize(data), data
+    # What was lost, from the trace itself: the kernel's count for the process and the records the
+    # ring had no room for, as memtrace report reads them back.
+    replay = subprocess.run([MEMTRACE, "report", data, "--json"], capture_output=True, text=True, check=True)
+    recorded, kernel, dropped = memtrace_summary(replay.stdout, replay.stderr)
+    return (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", "")), os.path.getsize(data), data,
+            kernel - recorded, dropped)
 
 
 def report_speed(data, records, rounds):
@@ -649,17 +643,20 @@ def record_bench(args):
         for name, workload in [("fault storm x %d" % args.storm_rounds, storm), ("python3", py),
                                ("fault storm x %d" % (10 * args.storm_rounds),
                                 [STORM, "--wait", "--rounds", str(10 * args.storm_rounds)])]:
-            records, faults, size, data = trace_size(workload, tmp)
+            records, faults, size, data, lost, dropped = trace_size(workload, tmp)
             wall, per_s, rss = report_speed(data, records, args.rounds)
-            sizes[name] = {"records": records, "faults": faults, "bytes": size, "bytes_per_fault": size / faults,
+            sizes[name] = {"records": records, "faults": faults, "lost": lost, "dropped": dropped,
+                           "bytes": size, "bytes_per_fault": size / faults,
                            "report_s": wall, "records_per_s": per_s, "report_rss_mb": rss}
             os.unlink(data)
     print_runs("record/report benchmark", args, report)
     print("\n### Trace files and memtrace report FILE --text\n")
-    print("| workload | records | faults | file | bytes per fault | report s (median) | records/s | report peak RSS MB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| workload | records | faults | lost (kernel - recorded) | dropped | file | bytes per fault | report s (median) "
+          "| records/s | report peak RSS MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in sizes.items():
-        print(f"| {name} | {r['records']:,} | {r['faults']:,} | {r['bytes'] / 1e6:.1f} MB | {r['bytes_per_fault']:.2f} | "
+        print(f"| {name} | {r['records']:,} | {r['faults']:,} | {r['lost']} | {r['dropped']} | {r['bytes'] / 1e6:.1f} MB "
+              f"| {r['bytes_per_fault']:.2f} | "
               f"{r['report_s']:.3f} | {r['records_per_s'] / 1e6:.1f} M | {r['report_rss_mb']:.1f} |")
     if args.json:
         with open(args.json, "w") as f:
