@@ -1,4 +1,5 @@
 #include "pty_terminal.h"
+#include "subprocess.h"
 
 #include <cerrno>
 #include <chrono>
@@ -62,14 +63,8 @@ PtyTerminal::PtyTerminal(const std::vector<std::string>& argv, int cols, int row
     pid_ = forkpty(&master_, nullptr, nullptr, &ws);
     if (pid_ < 0)
         throw std::runtime_error(std::string("forkpty: ") + strerror(errno));
-    if (pid_ == 0) {
-        std::vector<char*> args;
-        for (const std::string& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
-    }
+    if (pid_ == 0)
+        exec_or_exit(argv);
 }
 
 PtyTerminal::~PtyTerminal()

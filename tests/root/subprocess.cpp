@@ -42,12 +42,7 @@ pid_t spawn(const std::vector<std::string>& given, const std::string& out, const
         dup2(e, 2);
         if (keep_fd >= 0)
             fcntl(keep_fd, F_SETFD, 0);
-        std::vector<char*> args;
-        for (const std::string& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
+        exec_or_exit(argv);
     }
     return pid;
 }
@@ -68,6 +63,16 @@ int wait_pid(pid_t pid, int timeout_s)
 }
 
 }  // namespace
+
+void exec_or_exit(const std::vector<std::string>& argv)
+{
+    std::vector<char*> args;
+    for (const std::string& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+}
 
 std::string read_file(const std::string& path)
 {

@@ -10,6 +10,9 @@ struct RunResult {
     std::string out, err;
 };
 
+// In a forked child: runs argv in its place, or exits 127 when it cannot.
+[[noreturn]] void exec_or_exit(const std::vector<std::string>& argv);
+
 // Runs argv to completion with stdout and stderr captured (stdin is /dev/null).
 RunResult run(const std::vector<std::string>& argv, int timeout_s = 60);
 
