@@ -88,7 +88,7 @@ Report report_with(const std::vector<std::string>& n)
 
 // The checks themselves are not what is fuzzed: no coverage callbacks on every byte they look at
 // (they were most of the run time).
-#define NOT_FUZZED __attribute__((no_sanitize_coverage))
+#define NOT_FUZZED __attribute__((no_sanitize("coverage")))
 
 // Valid UTF-8, checked here rather than by the library under test.
 NOT_FUZZED bool utf8_ok(const std::string& s)

@@ -19,12 +19,16 @@ __attribute__((noinline)) void crash_null(void)
     *(volatile int *)0x10 = 1;
 }
 
+/* Recursion without end is the point: it overflows the stack. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
 __attribute__((noinline)) int crash_stack_overflow(int depth)
 {
     volatile char frame[4096];
     frame[0] = (char)depth;
     return crash_stack_overflow(depth + 1) + frame[0];
 }
+#pragma GCC diagnostic pop
 
 static void *thread_recurse(void *arg)
 {
