@@ -165,6 +165,14 @@ static __always_inline void submit_batched(void *rec, __u64 pending)
 	bpf_ringbuf_submit(rec, pending >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
+/* The same policy for every other record: a wakeup per mmap or munmap (the ring's default wakes a
+ * consumer that has caught up) cost a program that maps in a loop 8 us a call. The consumer polls
+ * every 100 ms at the latest; what must not wait (an exit, a stop) forces its wakeup. */
+static __always_inline __u64 batched_wakeup(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* A fault (or its major mark) that is not streamed: counted for its page in the kernel. */
 static __always_inline void count_overflow(__u32 tgid, __u64 addr, bool major, __u16 flags)
 {
@@ -292,7 +300,7 @@ static __always_inline void emit_stack_sample(__u64 pid_tgid, __u32 tgid, struct
 		return;
 	s->stack_len = len;
 	s->hdr.flags = flags | (faulted ? MT_SAMPLE_COPY_FAULTED : 0);
-	if (bpf_ringbuf_output(&events, sc, sizeof(*s) + len, 0) != 0)
+	if (bpf_ringbuf_output(&events, sc, sizeof(*s) + len, batched_wakeup()) != 0)
 		count(MT_CNT_STACKS_LOST);
 }
 
@@ -599,7 +607,7 @@ static __always_inline bool send_mapping(struct mt_mmap *m)
 	if (size > MT_FILE_PATH_LEN)
 		size = MT_FILE_PATH_LEN;
 	size += offsetof(struct mt_mmap, path);
-	if (bpf_ringbuf_output(&events, m, size, 0) != 0) {
+	if (bpf_ringbuf_output(&events, m, size, batched_wakeup()) != 0) {
 		count(MT_CNT_DROPPED);
 		return false;
 	}
@@ -650,7 +658,7 @@ static __always_inline void emit_range(__u64 pid_tgid, __u32 tgid, __u16 type, s
 	m->addr = a->args[0];
 	m->len = a->args[1];
 	m->enter_ns = a->enter_ns;
-	bpf_ringbuf_submit(m, 0);
+	bpf_ringbuf_submit(m, batched_wakeup());
 }
 
 static __always_inline void emit_mremap(__u64 pid_tgid, __u32 tgid, long ret, struct syscall_args *a)
@@ -665,7 +673,7 @@ static __always_inline void emit_mremap(__u64 pid_tgid, __u32 tgid, long ret, st
 	m->new_len = a->args[2];
 	m->mflags = a->args[3];
 	m->new_addr = ret;
-	bpf_ringbuf_submit(m, 0);
+	bpf_ringbuf_submit(m, batched_wakeup());
 }
 
 static __always_inline void emit_mprotect(__u64 pid_tgid, __u32 tgid, struct syscall_args *a)
@@ -678,7 +686,7 @@ static __always_inline void emit_mprotect(__u64 pid_tgid, __u32 tgid, struct sys
 	m->addr = a->args[0];
 	m->len = a->args[1];
 	m->prot = a->args[2];
-	bpf_ringbuf_submit(m, 0);
+	bpf_ringbuf_submit(m, batched_wakeup());
 }
 
 static __always_inline void emit_brk(__u64 pid_tgid, __u32 tgid, long ret, struct syscall_args *a)
@@ -695,7 +703,7 @@ static __always_inline void emit_brk(__u64 pid_tgid, __u32 tgid, long ret, struc
 	b->start_brk = BPF_CORE_READ(task, mm, start_brk);
 	b->old_brk = a->aux;
 	b->new_brk = new_brk;
-	bpf_ringbuf_submit(b, 0);
+	bpf_ringbuf_submit(b, batched_wakeup());
 }
 
 static __always_inline void emit_shm(__u64 pid_tgid, __u32 tgid, __u16 type, long ret, struct syscall_args *a)
@@ -718,7 +726,7 @@ static __always_inline void emit_shm(__u64 pid_tgid, __u32 tgid, __u16 type, lon
 		s->shmid = -1;
 		s->size = 0;
 	}
-	bpf_ringbuf_submit(s, 0);
+	bpf_ringbuf_submit(s, batched_wakeup());
 }
 
 static __always_inline void emit_untraced(__u64 pid_tgid, __u32 tgid, __u32 cause, __u64 faults)
@@ -731,7 +739,7 @@ static __always_inline void emit_untraced(__u64 pid_tgid, __u32 tgid, __u32 caus
 	u->cause = cause;
 	u->pad = 0;
 	u->faults = faults;
-	bpf_ringbuf_submit(u, 0);
+	bpf_ringbuf_submit(u, batched_wakeup());
 }
 
 /* The kernel faults on the new image's pages (clearing the .bss tail, writing the auxv) before
@@ -742,7 +750,7 @@ static __always_inline void emit_marker(__u64 pid_tgid, __u16 type)
 	if (!h)
 		return;
 	fill_header(h, type, pid_tgid);
-	bpf_ringbuf_submit(h, 0);
+	bpf_ringbuf_submit(h, batched_wakeup());
 }
 
 /* Whose address space a call changes: the process's own when it is traced; the traced one it
@@ -805,7 +813,7 @@ static __always_inline void emit_resync(__u64 pid_tgid, __u32 tgid, __u64 start,
 	r->addr = start;
 	r->len = len;
 	r->enter_ns = 0;
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, batched_wakeup());
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 start_brk = BPF_CORE_READ(task, mm, start_brk);
 	__u64 start_stack = BPF_CORE_READ(task, mm, start_stack);
@@ -1047,7 +1055,7 @@ static __always_inline void leave_shared_mm(__u32 tgid, __u64 pid_tgid)
 	fill_header(&e->hdr, MT_REC_EXIT, pid_tgid);
 	e->hdr.tgid = tgid;
 	e->hdr.flags = MT_EXIT_LEFT_MM;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, batched_wakeup());
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -1116,7 +1124,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	/* copy_thread() already put the new thread's stack pointer in its saved user registers. */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(child);
 	f->child_sp = regs ? BPF_CORE_READ(regs, sp) : 0;
-	bpf_ringbuf_submit(f, 0);
+	bpf_ringbuf_submit(f, batched_wakeup());
 	return 0;
 }
 
