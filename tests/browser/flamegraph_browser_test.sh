@@ -12,22 +12,8 @@
 set -euo pipefail
 mode=$1 cli=$2 folded=$3 out=$4
 
-unavailable() {
-  if [[ ${CI:-} == true ]]; then
-    echo "FAIL: $1 (CI=true: the browser tests must run)" >&2
-    exit 1
-  fi
-  echo "SKIP: $1" >&2
-  exit 77
-}
-find_tool() {  # $1: path CMake found (may be *-NOTFOUND or empty), $2: name on PATH
-  if [[ -n $1 && -x $1 ]]; then echo "$1"; else command -v "$2" || true; fi
-}
-node=$(find_tool "${NODE:-}" node)
-chromium=$(find_tool "${CHROMIUM:-}" chromium)
-[[ -n $node ]] || unavailable "node is not installed (apt-get install nodejs)"
-[[ -n $chromium ]] || unavailable "chromium is not installed (apt-get install chromium)"
-page_check=${PAGE_CHECK:-$(dirname "$0")/page_check.js}
+# shellcheck source=browser_tools.sh
+source "$(dirname "$0")/browser_tools.sh"  # node, chromium, page_check
 
 mkdir -p "$out"
 if [[ $mode == svg ]]; then

@@ -8,12 +8,12 @@
 #include <cmath>
 #include <map>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "json_lines.h"
 #include "root_test.h"
 #include "segment_phases.h"
 #include "subprocess.h"
@@ -22,15 +22,6 @@ namespace {
 
 const std::string kMemtrace = MEMTRACE_BIN;
 const std::string kWorkload = SEGMENT_WORKLOAD_BIN;
-
-std::vector<nlohmann::json> json_lines(const std::string& text)
-{
-    std::vector<nlohmann::json> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        out.push_back(nlohmann::json::parse(line));
-    return out;
-}
 
 // The data block of an HTML report (script#memtrace-data).
 nlohmann::json page_data(const std::string& html)

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <map>
-#include <sstream>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "json_lines.h"
 #include "root_test.h"
 #include "segment_phases.h"
 #include "subprocess.h"
@@ -22,15 +22,6 @@ namespace {
 
 const std::string kMemtrace = MEMTRACE_BIN;
 const std::string kWorkload = SEGMENT_WORKLOAD_BIN;
-
-std::vector<nlohmann::json> json_lines(const std::string& text)
-{
-    std::vector<nlohmann::json> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        out.push_back(nlohmann::json::parse(line));
-    return out;
-}
 
 void write_file(const std::string& path, const std::string& bytes)
 {

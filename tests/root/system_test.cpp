@@ -6,7 +6,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "json_lines.h"
 #include "known_kinds.h"
 #include "root_test.h"
 
@@ -29,12 +29,7 @@ constexpr const char* kWorkloadComm = "segment_workloa";  // comm keeps 15 bytes
 // The last line memtrace --json wrote: the summary object.
 nlohmann::json summary_of(const std::string& path)
 {
-    std::istringstream lines(read_file(path));
-    std::string line, last;
-    while (std::getline(lines, line))
-        if (!line.empty())
-            last = line;
-    return nlohmann::json::parse(last);
+    return json_lines(read_file(path)).back();
 }
 
 // The summary's row of `pid`, or null.
